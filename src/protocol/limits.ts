@@ -1,0 +1,31 @@
+/**
+ * Wire limits, with units last. Every number here is part of the external contract (SPEC.md
+ * sections 4 and 6) or bounds what a peer can make us allocate; docs/LIMITS.md lists them all.
+ */
+
+/** Version literal carried by every packet as `v`; a different value is dropped as `wrong_version`. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * Largest datagram we send or accept, in bytes. Well under the 65 507-byte UDP payload limit and
+ * the default socket buffers, so a datagram is never truncated by the kernel or split unexpectedly.
+ */
+export const DATAGRAM_BYTES_MAX = 16_384;
+
+/** Longest daemon name (`from`, calculator ids), in characters. */
+export const NODE_ID_CHARS_MAX = 64;
+
+/** Longest task input, in characters (SPEC.md section 4). */
+export const INPUT_CHARS_MAX = 256;
+
+/** Largest `rounds` of a task (SPEC.md section 4). */
+export const ROUNDS_MAX = 1_000_000;
+
+/** Longest failure reason code, in characters. */
+export const REASON_CHARS_MAX = 64;
+
+/** A SHA-256 result in lowercase hex is always this long. */
+export const RESULT_HEX_CHARS = 64;
+
+/** Largest capacity a calculator may announce (parallel tasks). */
+export const CAPACITY_MAX = 1_024;

@@ -1,0 +1,17 @@
+/**
+ * The union of every packet on the wire, discriminated by `type`. A new packet is added here and in
+ * its plane's file (packets.ts for tasks, overlay-packets.ts for waves); `type` strings are append-only.
+ */
+import * as z from "zod";
+
+import { CalcHeartbeat, TaskAck, TaskAssign, TaskDone, TaskFailed, TaskResult, TaskSubmit, wire } from "./packets.js";
+
+export const Packet = z
+  .discriminatedUnion("type", [TaskSubmit, TaskAck, TaskAssign, TaskDone, TaskResult, TaskFailed, CalcHeartbeat])
+  .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
+
+export type Packet = z.infer<typeof Packet>;
+export type PacketType = Packet["type"];
+
+/** Every `type` string the decoder knows, for telling `unknown_type` from a malformed packet. */
+export const PACKET_TYPES: ReadonlySet<string> = new Set(Packet.options.map((option) => option.shape.type.value));

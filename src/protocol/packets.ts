@@ -1,0 +1,157 @@
+/**
+ * The wire protocol: one zod schema per packet type, and nothing else defines a packet. Types are
+ * inferred from these schemas and net-protocol/*.schema.json is generated from them, so the three
+ * cannot drift. `type` strings are append-only: never reuse or rename one. See docs/PROTOCOL.md.
+ */
+import * as z from "zod";
+
+import {
+  CAPACITY_MAX,
+  INPUT_CHARS_MAX,
+  NODE_ID_CHARS_MAX,
+  PROTOCOL_VERSION,
+  REASON_CHARS_MAX,
+  RESULT_HEX_CHARS,
+  ROUNDS_MAX,
+} from "./limits.js";
+
+/** Project-owned registry: the source of net-protocol/ (zod's global one breaks under test reloads). */
+export const wire = z.registry<{ id: string; description: string }>();
+
+export const NodeId = z
+  .string()
+  .min(1)
+  .max(NODE_ID_CHARS_MAX)
+  .regex(/^[A-Za-z0-9._:-]+$/)
+  .register(wire, { id: "NodeId", description: "Stable name of a daemon, e.g. calc-1 or client-7f3a." });
+
+export const TaskId = z
+  .uuid()
+  .register(wire, { id: "TaskId", description: "Chosen by the client (random UUID); unique per task." });
+
+export const Sha256Hex = z
+  .string()
+  .length(RESULT_HEX_CHARS)
+  .regex(/^[0-9a-f]+$/)
+  .register(wire, { id: "Sha256Hex", description: "Lowercase hex SHA-256 digest." });
+
+export const FailureReason = z
+  .string()
+  .min(1)
+  .max(REASON_CHARS_MAX)
+  .regex(/^[a-z_]+$/)
+  .register(wire, {
+    id: "FailureReason",
+    description: "Why a task failed: timeout, overloaded, cancelled, wrong_result, ... (snake_case code).",
+  });
+
+/** Fields every packet carries. Spread into each packet schema, never nested. */
+const envelope = { v: z.literal(PROTOCOL_VERSION), from: NodeId };
+
+const rounds = z.int().min(1).max(ROUNDS_MAX);
+
+export const TaskSubmit = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.submit"),
+    taskId: TaskId,
+    input: z.string().max(INPUT_CHARS_MAX),
+    rounds,
+    priority: z.int().min(0).max(9).optional(),
+  })
+  .register(wire, {
+    id: "TaskSubmit",
+    description: "Client -> dispatcher. Retransmitted until answered; idempotent by taskId.",
+  });
+
+export const TaskAck = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.ack"),
+    taskId: TaskId,
+    state: z.enum(["queued", "running", "busy"]),
+  })
+  .register(wire, {
+    id: "TaskAck",
+    description:
+      "Receipt for a submit or assign that is not answered at once (a prompt result is its own ack). " +
+      "busy: a calculator refuses an assign because it is full.",
+  });
+
+export const TaskAssign = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.assign"),
+    taskId: TaskId,
+    attempt: z.int().min(1),
+    input: z.string().max(INPUT_CHARS_MAX),
+    rounds,
+  })
+  .register(wire, {
+    id: "TaskAssign",
+    description: "Dispatcher -> calculator. Retransmitted (and used as a probe) until a done arrives.",
+  });
+
+export const TaskDone = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.done"),
+    taskId: TaskId,
+    attempt: z.int().min(1),
+    result: Sha256Hex,
+  })
+  .register(wire, {
+    id: "TaskDone",
+    description: "Calculator -> dispatcher. Also the ack of the assign; repeated from a cache on a duplicate assign.",
+  });
+
+export const TaskResult = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.result"),
+    taskId: TaskId,
+    result: Sha256Hex,
+    attempts: z.int().min(1),
+  })
+  .register(wire, {
+    id: "TaskResult",
+    description: "Dispatcher -> client: the final success answer; repeated from a cache on a duplicate submit.",
+  });
+
+export const TaskFailed = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.failed"),
+    taskId: TaskId,
+    reason: FailureReason,
+  })
+  .register(wire, { id: "TaskFailed", description: "Dispatcher -> client: the final failure answer, with a reason." });
+
+export const CalcHeartbeat = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("calc.heartbeat"),
+    bootId: z.string().min(1).max(NODE_ID_CHARS_MAX),
+    seq: z.int().min(0),
+    capacity: z.int().min(1).max(CAPACITY_MAX),
+    running: z.int().min(0),
+  })
+  .register(wire, {
+    id: "CalcHeartbeat",
+    description:
+      "Calculator -> dispatcher, every heartbeatIntervalMs. Registers the calculator on first receipt; " +
+      "(bootId, seq) orders them so a stale one never overwrites a newer view.",
+  });
+
+/** Every packet type of the task plane (client, dispatcher, calculator). */
+export const taskPlanePackets = [TaskSubmit, TaskAck, TaskAssign, TaskDone, TaskResult, TaskFailed, CalcHeartbeat];
+
+export type TaskSubmit = z.infer<typeof TaskSubmit>;
+export type TaskAck = z.infer<typeof TaskAck>;
+export type TaskAssign = z.infer<typeof TaskAssign>;
+export type TaskDone = z.infer<typeof TaskDone>;
+export type TaskResult = z.infer<typeof TaskResult>;
+export type TaskFailed = z.infer<typeof TaskFailed>;
+export type CalcHeartbeat = z.infer<typeof CalcHeartbeat>;
+export type NodeId = z.infer<typeof NodeId>;
+export type TaskId = z.infer<typeof TaskId>;
