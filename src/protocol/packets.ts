@@ -131,7 +131,7 @@ export const CalcHeartbeat = z
   .strictObject({
     ...envelope,
     type: z.literal("calc.heartbeat"),
-    bootId: z.string().min(1).max(NODE_ID_CHARS_MAX),
+    boot: z.int().min(0),
     seq: z.int().min(0),
     capacity: z.int().min(1).max(CAPACITY_MAX),
     running: z.int().min(0),
@@ -140,7 +140,8 @@ export const CalcHeartbeat = z
     id: "CalcHeartbeat",
     description:
       "Calculator -> dispatcher, every heartbeatIntervalMs. Registers the calculator on first receipt; " +
-      "(bootId, seq) orders them so a stale one never overwrites a newer view.",
+      "boot is the process start time (epoch ms) and seq counts heartbeats since then: (boot, seq) " +
+      "orders them, so a delayed or stale heartbeat never overwrites a newer view.",
   });
 
 /** Every packet type of the task plane (client, dispatcher, calculator). */
