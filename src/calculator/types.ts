@@ -1,0 +1,46 @@
+/**
+ * Inputs and outputs of the calculator core. The shell performs sends and computes the hash chain
+ * asked for by `compute` outputs (off the hot path, in slices), feeding the digest back in.
+ */
+import type { Packet } from "../protocol/packet.js";
+import type { NodeId, TaskId } from "../protocol/packets.js";
+import type { Endpoint } from "../transport/transport.js";
+
+/** A closed range of milliseconds. */
+export interface RangeMs {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Settings of the calculator core (times in ms). */
+export interface CalculatorCoreConfig {
+  readonly nodeId: NodeId;
+  /** Process start time (epoch ms): orders heartbeats across restarts. */
+  readonly boot: number;
+  readonly dispatcher: Endpoint;
+  /** Tasks run in parallel at most; more are refused with a `busy` ack. */
+  readonly capacity: number;
+  /** The emulated long computation: each task takes a random time in this range (0 is allowed). */
+  readonly computeMs: RangeMs;
+  readonly heartbeatIntervalMs: number;
+  readonly failure: { readonly probability: number; readonly checkIntervalMs: number; readonly durationMs: RangeMs };
+  readonly corruption: { readonly probability: number };
+  /** Finished results kept to answer a repeated assign without computing again. */
+  readonly resultsCacheMax: number;
+  readonly resultsCacheTtlMs: number;
+  /** A `running` receipt goes out only if the result is not ready this long after an assign. */
+  readonly ackDelayMs: number;
+}
+
+/** Why the calculator dropped a packet. */
+export type CalculatorDropReason = "outage" | "unexpected_type";
+
+/** Everything the calculator core wants done or wants known. */
+export type CalculatorOutput =
+  | { readonly kind: "send"; readonly to: Endpoint; readonly packet: Packet }
+  | { readonly kind: "compute"; readonly taskId: TaskId; readonly input: string; readonly rounds: number }
+  | { readonly kind: "task_started"; readonly taskId: TaskId; readonly computeMs: number }
+  | { readonly kind: "task_finished"; readonly taskId: TaskId; readonly isCorrupt: boolean }
+  | { readonly kind: "outage_started"; readonly durationMs: number }
+  | { readonly kind: "outage_ended" }
+  | { readonly kind: "packet_dropped"; readonly reason: CalculatorDropReason; readonly type: string };

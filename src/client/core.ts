@@ -1,0 +1,233 @@
+/**
+ * The client as a deterministic state machine: sends tasks at random intervals (or keeps a window
+ * outstanding), retransmits each submit until it is answered or requestTimeoutMs passes, verifies
+ * every result, counts duplicates, and reports when a bounded run has ended.
+ */
+
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { Packet } from "../protocol/packet.js";
+import type { TaskFailed, TaskId, TaskResult } from "../protocol/packets.js";
+import { RetransmitTable } from "../reliable/retransmit-table.js";
+import { type RetryPolicy, retryPolicy } from "../reliable/retry-policy.js";
+import { assert } from "../runtime/assert.js";
+import { BoundedMap } from "../runtime/bounded-map.js";
+import { type Rng, randomBetween } from "../runtime/rng.js";
+import type { Endpoint } from "../transport/transport.js";
+import type { ClientCoreConfig, ClientOutput, TaskRecord } from "./types.js";
+
+interface PendingTask {
+  readonly taskId: TaskId;
+  readonly input: string;
+  readonly rounds: number;
+  readonly firstSentMs: number;
+  isAcked: boolean;
+}
+
+/** Capabilities the core needs from outside: ids, verification and randomness. */
+export interface ClientCoreDeps {
+  readonly rng: Rng;
+  readonly newTaskId: () => TaskId;
+  /** True when `result` is the correct digest of `{input, rounds}`. */
+  readonly verify: (input: string, rounds: number, result: string) => boolean;
+}
+
+const INPUT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+/** How long answered ids are remembered to recognise duplicates (ms). */
+const ANSWERED_TTL_MS = 10 * 60_000;
+
+/** Deterministic client state machine. */
+export class ClientCore {
+  readonly #config: ClientCoreConfig;
+  readonly #deps: ClientCoreDeps;
+  /** BOUNDED: config.pendingMax (the table refuses beyond it). */
+  readonly #pending: RetransmitTable<TaskId, PendingTask>;
+  /** BOUNDED: config.answeredCacheMax ids for ANSWERED_TTL_MS. */
+  readonly #answered: BoundedMap<TaskId, true>;
+  readonly #submitPolicy: RetryPolicy;
+  readonly #keepalivePolicy: RetryPolicy;
+  readonly #startMs: number;
+  #nextSendMs: number;
+  #sentCount = 0;
+  #isSending = true;
+  #hasFinished = false;
+
+  constructor(config: ClientCoreConfig, deps: ClientCoreDeps, startMs: number) {
+    assert(config.intervalMs.min >= 0 && config.intervalMs.min <= config.intervalMs.max, "bad intervalMs range");
+    assert(config.requestTimeoutMs > 0, "requestTimeoutMs must be positive");
+    assert(config.concurrency === undefined || config.concurrency >= 1, "concurrency must be at least 1");
+    this.#config = config;
+    this.#deps = deps;
+    this.#pending = new RetransmitTable(config.pendingMax);
+    this.#answered = new BoundedMap(config.answeredCacheMax, ANSWERED_TTL_MS);
+    this.#submitPolicy = retryPolicy(config.submitRetryMs);
+    this.#keepalivePolicy = retryPolicy([config.keepaliveMs]);
+    this.#startMs = startMs;
+    this.#nextSendMs = startMs;
+  }
+
+  get sentCount(): number {
+    return this.#sentCount;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  get isSending(): boolean {
+    return this.#isSending;
+  }
+
+  /** Stops sending new tasks; outstanding ones are still awaited until answered or timed out. */
+  stopSending(): void {
+    this.#isSending = false;
+  }
+
+  /** Gives up on every outstanding task now (the client is stopping): each ends `unanswered`. */
+  abandonAll(nowMs: number): ClientOutput[] {
+    this.#isSending = false;
+    const outputs: ClientOutput[] = [];
+    for (const task of [...this.#pending.values()]) this.#end(nowMs, task, "unanswered", null, null, outputs);
+    return outputs;
+  }
+
+  onPacket(nowMs: number, _from: Endpoint, packet: Packet): ClientOutput[] {
+    switch (packet.type) {
+      case "task.result":
+      case "task.failed":
+        return this.#onAnswer(nowMs, packet);
+      case "task.ack": {
+        const task = this.#pending.get(packet.taskId);
+        if (task !== undefined && !task.isAcked) {
+          task.isAcked = true;
+          this.#pending.reschedule(nowMs, task.taskId, this.#keepalivePolicy);
+        }
+        return [];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** Sends what is due, retransmits, times out, and says `finished` once a bounded run is over. */
+  onTick(nowMs: number): ClientOutput[] {
+    const outputs: ClientOutput[] = [];
+    this.#updateSending(nowMs);
+    if (this.#isSending) this.#sendDue(nowMs, outputs);
+    for (const task of [...this.#pending.values()]) {
+      if (nowMs - task.firstSentMs >= this.#config.requestTimeoutMs) {
+        this.#end(nowMs, task, "unanswered", null, null, outputs);
+      }
+    }
+    for (const { value: task } of this.#pending.due(nowMs)) outputs.push(this.#submit(task));
+    this.#answered.prune(nowMs);
+    if (!this.#isSending && this.#pending.size === 0 && !this.#hasFinished) {
+      this.#hasFinished = true;
+      outputs.push({ kind: "finished" });
+    }
+    return outputs;
+  }
+
+  #updateSending(nowMs: number): void {
+    const { countMax, durationMs } = this.#config;
+    if (countMax !== undefined && this.#sentCount >= countMax) this.#isSending = false;
+    if (durationMs !== undefined && nowMs - this.#startMs >= durationMs) this.#isSending = false;
+  }
+
+  #sendDue(nowMs: number, outputs: ClientOutput[]): void {
+    const { concurrency, countMax } = this.#config;
+    if (concurrency !== undefined) {
+      while (this.#pending.size < concurrency && (countMax === undefined || this.#sentCount < countMax)) {
+        this.#sendNew(nowMs, outputs);
+      }
+      return;
+    }
+    if (nowMs < this.#nextSendMs) return;
+    this.#nextSendMs = nowMs + randomBetween(this.#deps.rng, this.#config.intervalMs.min, this.#config.intervalMs.max);
+    if (this.#pending.isFull) outputs.push({ kind: "send_skipped", reason: "pending_full" });
+    else this.#sendNew(nowMs, outputs);
+  }
+
+  /** Sends one new task now (also used by the operator CLI for a single submit). */
+  submitNew(nowMs: number, input?: string, rounds?: number): ClientOutput[] {
+    const outputs: ClientOutput[] = [];
+    this.#sendNew(nowMs, outputs, input, rounds);
+    return outputs;
+  }
+
+  #sendNew(nowMs: number, outputs: ClientOutput[], input?: string, rounds?: number): void {
+    const task: PendingTask = {
+      taskId: this.#deps.newTaskId(),
+      input: input ?? this.#randomInput(),
+      rounds: rounds ?? this.#config.rounds,
+      firstSentMs: nowMs,
+      isAcked: false,
+    };
+    if (!this.#pending.add(nowMs, task.taskId, task, this.#submitPolicy)) {
+      outputs.push({ kind: "send_skipped", reason: "pending_full" });
+      return;
+    }
+    this.#sentCount += 1;
+    outputs.push({ kind: "task_sent", taskId: task.taskId }, this.#submit(task));
+  }
+
+  #onAnswer(nowMs: number, packet: TaskResult | TaskFailed): ClientOutput[] {
+    const task = this.#pending.get(packet.taskId);
+    if (task === undefined) {
+      return this.#answered.has(nowMs, packet.taskId) ? [{ kind: "duplicate_answer", taskId: packet.taskId }] : [];
+    }
+    const outputs: ClientOutput[] = [];
+    if (packet.type === "task.failed") {
+      this.#end(nowMs, task, "failed", null, packet.reason, outputs);
+    } else if (this.#deps.verify(task.input, task.rounds, packet.result)) {
+      this.#end(nowMs, task, "ok", packet.result, null, outputs);
+    } else {
+      this.#end(nowMs, task, "failed", packet.result, "wrong_result", outputs);
+    }
+    return outputs;
+  }
+
+  #end(
+    nowMs: number,
+    task: PendingTask,
+    outcome: TaskRecord["outcome"],
+    result: string | null,
+    reason: string | null,
+    outputs: ClientOutput[],
+  ): void {
+    this.#pending.settle(task.taskId);
+    this.#answered.set(nowMs, task.taskId, true);
+    const record: TaskRecord = {
+      id: task.taskId,
+      outcome,
+      input: task.input,
+      rounds: task.rounds,
+      result,
+      latencyMs: outcome === "unanswered" ? null : nowMs - task.firstSentMs,
+      reason,
+    };
+    outputs.push({ kind: "task_ended", record, isWrong: reason === "wrong_result" });
+  }
+
+  #submit(task: PendingTask): ClientOutput {
+    return {
+      kind: "send",
+      to: this.#config.dispatcher,
+      packet: {
+        v: PROTOCOL_VERSION,
+        type: "task.submit",
+        from: this.#config.clientId,
+        taskId: task.taskId,
+        input: task.input,
+        rounds: task.rounds,
+      },
+    };
+  }
+
+  #randomInput(): string {
+    let input = "";
+    for (let i = 0; i < this.#config.inputChars; i += 1) {
+      input += INPUT_ALPHABET[Math.floor(this.#deps.rng() * INPUT_ALPHABET.length)];
+    }
+    return input;
+  }
+}

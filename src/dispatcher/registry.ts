@@ -1,0 +1,176 @@
+/**
+ * The dispatcher's live view of calculators, built from heartbeats. Pure: time arrives as nowMs.
+ * A calculator is alive while heard within heartbeatTimeoutMs, dead after that (its tasks are
+ * re-placed by the core) and forgotten after evictAfterMs. It keeps its identity across an outage:
+ * the same (id, boot) coming back is the same calculator; a new boot means it restarted.
+ */
+import type { CalculatorView } from "../placement/placement.js";
+import type { CalcHeartbeat, NodeId, TaskId } from "../protocol/packets.js";
+import { assert } from "../runtime/assert.js";
+import type { Endpoint } from "../transport/transport.js";
+
+/** Registry settings (milliseconds and counts). */
+export interface RegistryConfig {
+  readonly heartbeatTimeoutMs: number;
+  readonly evictAfterMs: number;
+  readonly calculatorsMax: number;
+}
+
+/** One calculator as the dispatcher sees it. */
+export interface CalculatorEntry {
+  readonly id: NodeId;
+  endpoint: Endpoint;
+  boot: number;
+  seq: number;
+  capacity: number;
+  /** Tasks it said it runs in its last heartbeat (adjusted as results and refusals arrive). */
+  reportedRunning: number;
+  lastHeardMs: number;
+  isAlive: boolean;
+  /** Tasks whose live copy runs here. BOUNDED: never assigned beyond capacity; cleared on death. */
+  readonly assigned: Set<TaskId>;
+  /** EWMA in [0, 1] of bad outcomes (timeouts, deaths with tasks, refusals); 0 = reliable. */
+  failureEstimate: number;
+  lastAssignedMs: number;
+  completedCount: number;
+}
+
+/** What a heartbeat did to the registry. */
+export type HeartbeatOutcome =
+  | { readonly kind: "registered" }
+  | { readonly kind: "refreshed" }
+  | { readonly kind: "recovered" }
+  | { readonly kind: "restarted"; readonly lostTasks: TaskId[] }
+  | { readonly kind: "stale" }
+  | { readonly kind: "full" };
+
+/** Weight of the newest outcome in the failure estimate. */
+const FAILURE_EWMA_WEIGHT = 0.25;
+
+/** Live calculators, keyed by id. */
+export class CalculatorRegistry {
+  /** BOUNDED: config.calculatorsMax; new ids are refused when full; silent ones are evicted. */
+  readonly #entries = new Map<NodeId, CalculatorEntry>();
+  readonly #config: RegistryConfig;
+
+  constructor(config: RegistryConfig) {
+    assert(config.heartbeatTimeoutMs > 0, "heartbeatTimeoutMs must be positive");
+    assert(config.evictAfterMs >= config.heartbeatTimeoutMs, "evictAfterMs must be >= heartbeatTimeoutMs");
+    this.#config = config;
+  }
+
+  get(id: NodeId): CalculatorEntry | undefined {
+    return this.#entries.get(id);
+  }
+
+  values(): IterableIterator<CalculatorEntry> {
+    return this.#entries.values();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Applies a heartbeat received from `from`; a stale one (older boot or seq) changes nothing. */
+  onHeartbeat(nowMs: number, from: Endpoint, heartbeat: CalcHeartbeat): HeartbeatOutcome {
+    const entry = this.#entries.get(heartbeat.from);
+    if (entry === undefined) {
+      if (this.#entries.size >= this.#config.calculatorsMax) return { kind: "full" };
+      this.#entries.set(heartbeat.from, {
+        id: heartbeat.from,
+        endpoint: from,
+        boot: heartbeat.boot,
+        seq: heartbeat.seq,
+        capacity: heartbeat.capacity,
+        reportedRunning: heartbeat.running,
+        lastHeardMs: nowMs,
+        isAlive: true,
+        assigned: new Set(),
+        failureEstimate: 0,
+        lastAssignedMs: Number.NEGATIVE_INFINITY,
+        completedCount: 0,
+      });
+      return { kind: "registered" };
+    }
+    const isNewer = heartbeat.boot > entry.boot || (heartbeat.boot === entry.boot && heartbeat.seq > entry.seq);
+    if (!isNewer) return { kind: "stale" };
+    const wasAlive = entry.isAlive;
+    const hasRestarted = heartbeat.boot !== entry.boot;
+    entry.endpoint = from;
+    entry.boot = heartbeat.boot;
+    entry.seq = heartbeat.seq;
+    entry.capacity = heartbeat.capacity;
+    entry.reportedRunning = heartbeat.running;
+    entry.lastHeardMs = nowMs;
+    entry.isAlive = true;
+    if (hasRestarted) {
+      const lostTasks = [...entry.assigned];
+      entry.assigned.clear();
+      return { kind: "restarted", lostTasks };
+    }
+    return wasAlive ? { kind: "refreshed" } : { kind: "recovered" };
+  }
+
+  /** Any valid packet from a registered calculator at its known address proves it is alive. */
+  touch(nowMs: number, id: NodeId, from: Endpoint): CalculatorEntry | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.endpoint.host !== from.host || entry.endpoint.port !== from.port) return undefined;
+    if (entry.isAlive) entry.lastHeardMs = Math.max(entry.lastHeardMs, nowMs);
+    return entry;
+  }
+
+  /** Marks silent calculators dead and forgets long-silent ones; returns both lists. */
+  expire(nowMs: number): { dead: CalculatorEntry[]; evicted: NodeId[] } {
+    const dead: CalculatorEntry[] = [];
+    const evicted: NodeId[] = [];
+    for (const entry of this.#entries.values()) {
+      const silenceMs = nowMs - entry.lastHeardMs;
+      if (entry.isAlive && silenceMs > this.#config.heartbeatTimeoutMs) {
+        entry.isAlive = false;
+        dead.push(entry);
+      } else if (!entry.isAlive && silenceMs > this.#config.evictAfterMs) {
+        evicted.push(entry.id);
+      }
+    }
+    for (const id of evicted) this.#entries.delete(id);
+    return { dead, evicted };
+  }
+
+  /** Records the outcome of a task placed on `id` in its failure estimate. */
+  recordOutcome(id: NodeId, isFailure: boolean): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    entry.failureEstimate = entry.failureEstimate * (1 - FAILURE_EWMA_WEIGHT) + (isFailure ? FAILURE_EWMA_WEIGHT : 0);
+    if (!isFailure) entry.completedCount += 1;
+  }
+
+  /** Free slots by our own bookkeeping and by its last report, whichever is fewer. */
+  freeSlots(entry: CalculatorEntry): number {
+    return Math.max(0, entry.capacity - Math.max(entry.assigned.size, entry.reportedRunning));
+  }
+
+  /** Snapshot of the live calculators with a free slot, for a placement policy. */
+  candidates(nowMs: number, exclude?: ReadonlySet<NodeId>): CalculatorView[] {
+    const views: CalculatorView[] = [];
+    for (const entry of this.#entries.values()) {
+      if (!entry.isAlive || exclude?.has(entry.id)) continue;
+      const freeSlots = this.freeSlots(entry);
+      if (freeSlots === 0) continue;
+      views.push({
+        id: entry.id,
+        capacity: entry.capacity,
+        freeSlots,
+        failureEstimate: entry.failureEstimate,
+        isSuspect: nowMs - entry.lastHeardMs > this.#config.heartbeatTimeoutMs / 2,
+        lastAssignedMs: entry.lastAssignedMs,
+      });
+    }
+    return views;
+  }
+
+  /** True when some live calculator has a free slot. */
+  hasFreeSlot(): boolean {
+    for (const entry of this.#entries.values()) if (entry.isAlive && this.freeSlots(entry) > 0) return true;
+    return false;
+  }
+}

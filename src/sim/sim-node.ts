@@ -1,0 +1,64 @@
+/**
+ * Wires one core to a transport on the in-memory network, the way a daemon shell does: decode at
+ * the edge (rejects counted by code), feed the core, encode and send its outputs.
+ */
+import { type DecodeErrorCode, decodePacket, encodePacket } from "../protocol/codec.js";
+import type { Packet } from "../protocol/packet.js";
+import type { Endpoint, Transport } from "../transport/transport.js";
+
+/** Anything with the core shape: packets in, outputs out. */
+export interface SimCore<O> {
+  onPacket(nowMs: number, from: Endpoint, packet: Packet): O[];
+  onTick(nowMs: number): O[];
+}
+
+/** A core on a transport; `perform` handles every non-send output. */
+export class SimNode<O extends { kind: string }> {
+  /** BOUNDED: one counter per decode error code. */
+  readonly rejected = new Map<DecodeErrorCode, number>();
+  readonly transport: Transport;
+  readonly core: SimCore<O>;
+  readonly #nowMs: () => number;
+  readonly #perform: (output: O) => void;
+  #isRunning = true;
+
+  constructor(transport: Transport, core: SimCore<O>, nowMs: () => number, perform: (output: O) => void) {
+    this.transport = transport;
+    this.core = core;
+    this.#nowMs = nowMs;
+    this.#perform = perform;
+    transport.onReceive(({ from, bytes }) => {
+      if (!this.#isRunning) return;
+      const decoded = decodePacket(bytes);
+      if (!decoded.ok) {
+        this.rejected.set(decoded.error.code, (this.rejected.get(decoded.error.code) ?? 0) + 1);
+        return;
+      }
+      this.apply(this.core.onPacket(this.#nowMs(), from, decoded.packet));
+    });
+  }
+
+  /** Frozen nodes neither tick nor read (like SIGSTOP; the network loses what is sent to them). */
+  set isRunning(value: boolean) {
+    this.#isRunning = value;
+  }
+
+  get isRunning(): boolean {
+    return this.#isRunning;
+  }
+
+  tick(): void {
+    if (this.#isRunning) this.apply(this.core.onTick(this.#nowMs()));
+  }
+
+  apply(outputs: readonly O[]): void {
+    for (const output of outputs) {
+      if (output.kind === "send") {
+        const send = output as unknown as { to: Endpoint; packet: Packet };
+        this.transport.send(send.to, encodePacket(send.packet));
+      } else {
+        this.#perform(output);
+      }
+    }
+  }
+}
