@@ -1,7 +1,7 @@
 /**
  * A seeded in-memory datagram network for deterministic tests: loss, duplication, reordering
  * (random delay) and a capacity limit, all drawn from one seeded Rng so a seed replays a run
- * exactly. Time advances only through deliverDue()/step(), never by itself.
+ * exactly. Time advances only through deliverDue(), never by itself.
  */
 import { assert } from "../runtime/assert.js";
 import type { Rng } from "../runtime/rng.js";
@@ -74,13 +74,19 @@ export class MemoryNetwork {
     const key = endpointKey(local);
     assert(!this.#handlers.has(key), `${key} is already bound`);
     this.#handlers.set(key, () => undefined);
+    // Like a closed socket: a closed transport neither sends nor receives (and is not revived by onReceive).
+    let isClosed = false;
     return {
       local,
-      send: (to, bytes) => this.#send(nowMs(), local, to, bytes),
+      send: (to, bytes) => {
+        if (!isClosed) this.#send(nowMs(), local, to, bytes);
+      },
       onReceive: (handler) => {
-        this.#handlers.set(key, handler);
+        if (!isClosed) this.#handlers.set(key, handler);
       },
       close: async () => {
+        if (isClosed) return;
+        isClosed = true;
         this.#handlers.delete(key);
       },
     };

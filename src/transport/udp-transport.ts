@@ -76,7 +76,9 @@ function wrapSocket(socket: Socket): UdpTransport {
       if (isClosed) return;
       stats.sentCount += 1;
       try {
-        socket.send(bytes, to.port, to.host, onSent);
+        // Copy: dgram reads the buffer only after an async address lookup, so without the copy a
+        // caller reusing its buffer after send() returns would change what goes on the wire.
+        socket.send(bytes.slice(), to.port, to.host, onSent);
       } catch {
         stats.sendErrorCount += 1;
       }
