@@ -202,7 +202,7 @@ export class ClientCore {
       input: task.input,
       rounds: task.rounds,
       result,
-      latencyMs: outcome === "unanswered" ? null : nowMs - task.firstSentMs,
+      latencyMs: outcome === "unanswered" ? null : Math.round((nowMs - task.firstSentMs) * 1_000) / 1_000,
       reason,
     };
     outputs.push({ kind: "task_ended", record, isWrong: reason === "wrong_result" });

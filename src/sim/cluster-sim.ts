@@ -13,10 +13,10 @@ import { DispatcherCore } from "../dispatcher/core.js";
 import type { DispatcherCoreConfig, DispatcherOutput } from "../dispatcher/types.js";
 import { ManualClock } from "../runtime/clock.js";
 import { type Rng, randomIntInclusive, seededRng, seededUuid } from "../runtime/rng.js";
+import { CoreHost } from "../shell/core-host.js";
 import { MemoryNetwork } from "../transport/memory-network.js";
 import type { Endpoint } from "../transport/transport.js";
 import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "./sim-configs.js";
-import { SimNode } from "./sim-node.js";
 
 /** What to simulate. Probabilities are per datagram; faults are drawn from the seed. */
 export interface ClusterSimOptions {
@@ -74,9 +74,9 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
   const peaks = { tasks: 0, queued: 0, runningPerCalculator: 0, inFlight: 0 };
   const dispatcherConfig = simDispatcherConfig(options.dispatcher);
 
-  const startDispatcher = (): SimNode<DispatcherOutput> => {
+  const startDispatcher = (): CoreHost<DispatcherOutput> => {
     const transport = network.bind(now, DISPATCHER_ENDPOINT.host, DISPATCHER_ENDPOINT.port);
-    return new SimNode(transport, new DispatcherCore(dispatcherConfig), now, (output) => {
+    return new CoreHost(transport, new DispatcherCore(dispatcherConfig), now, (output) => {
       if (output.kind === "task_completed" || output.kind === "task_failed") {
         dispatcherFinals.set(output.taskId, (dispatcherFinals.get(output.taskId) ?? 0) + 1);
       }
@@ -84,12 +84,12 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
   };
   let dispatcher = startDispatcher();
 
-  const calculators: (SimNode<CalculatorOutput> | undefined)[] = [];
-  const startCalculator = (index: number): SimNode<CalculatorOutput> => {
+  const calculators: (CoreHost<CalculatorOutput> | undefined)[] = [];
+  const startCalculator = (index: number): CoreHost<CalculatorOutput> => {
     const config = simCalculatorConfig(`calc-${index}`, clock.nowMs() + 1, DISPATCHER_ENDPOINT, options.calculator);
     const core = new CalculatorCore(config, seededRng(options.seed * 31 + index + clock.nowMs()), clock.nowMs());
     const transport = network.bind(now, `10.0.1.${index}`, 7000 + index);
-    const node: SimNode<CalculatorOutput> = new SimNode(transport, core, now, (output) => {
+    const node: CoreHost<CalculatorOutput> = new CoreHost(transport, core, now, (output) => {
       if (output.kind === "compute") {
         node.apply(core.onComputed(now(), output.taskId, evaluateTask(output.input, output.rounds)));
       }
@@ -156,7 +156,7 @@ function buildClient(
   network: MemoryNetwork,
   now: () => number,
   rng: Rng,
-): { node: SimNode<ClientOutput>; state: ClientState } {
+): { node: CoreHost<ClientOutput>; state: ClientState } {
   const state: ClientState = { records: [], sentTaskIds: [], duplicateCount: 0, wrongCount: 0, hasFinished: false };
   const idRng = seededRng(options.seed + 7);
   const core = new ClientCore(
@@ -168,7 +168,7 @@ function buildClient(
     },
     now(),
   );
-  const node = new SimNode<ClientOutput>(network.bind(now, "10.0.2.1", 9000), core, now, (output) => {
+  const node = new CoreHost<ClientOutput>(network.bind(now, "10.0.2.1", 9000), core, now, (output) => {
     if (output.kind === "task_sent") state.sentTaskIds.push(output.taskId);
     else if (output.kind === "task_ended") {
       state.records.push(output.record);
@@ -205,8 +205,8 @@ function drawFaults(options: ClusterSimOptions, rng: Rng): Fault[] {
 
 function applyCalculatorFault(
   fault: Fault,
-  calculators: (SimNode<CalculatorOutput> | undefined)[],
-  start: (index: number) => SimNode<CalculatorOutput>,
+  calculators: (CoreHost<CalculatorOutput> | undefined)[],
+  start: (index: number) => CoreHost<CalculatorOutput>,
 ): void {
   const node = calculators[fault.index];
   switch (fault.kind) {

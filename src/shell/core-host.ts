@@ -1,34 +1,38 @@
 /**
- * Wires one core to a transport on the in-memory network, the way a daemon shell does: decode at
- * the edge (rejects counted by code), feed the core, encode and send its outputs.
+ * Hosts one sans-IO core on a transport: decodes at the edge (rejects counted by code, never
+ * thrown), feeds the core, encodes and sends its `send` outputs and hands the rest to `perform`.
+ * The daemons and the simulation use this same path, so the simulation tests what ships.
  */
 import { type DecodeErrorCode, decodePacket, encodePacket } from "../protocol/codec.js";
 import type { Packet } from "../protocol/packet.js";
 import type { Endpoint, Transport } from "../transport/transport.js";
 
 /** Anything with the core shape: packets in, outputs out. */
-export interface SimCore<O> {
+export interface HostedCore<O> {
   onPacket(nowMs: number, from: Endpoint, packet: Packet): O[];
   onTick(nowMs: number): O[];
 }
 
 /** A core on a transport; `perform` handles every non-send output. */
-export class SimNode<O extends { kind: string }> {
+export class CoreHost<O extends { kind: string }> {
   /** BOUNDED: one counter per decode error code. */
   readonly rejected = new Map<DecodeErrorCode, number>();
   readonly transport: Transport;
-  readonly core: SimCore<O>;
+  receivedCount = 0;
+  sentCount = 0;
+  readonly core: HostedCore<O>;
   readonly #nowMs: () => number;
   readonly #perform: (output: O) => void;
   #isRunning = true;
 
-  constructor(transport: Transport, core: SimCore<O>, nowMs: () => number, perform: (output: O) => void) {
+  constructor(transport: Transport, core: HostedCore<O>, nowMs: () => number, perform: (output: O) => void) {
     this.transport = transport;
     this.core = core;
     this.#nowMs = nowMs;
     this.#perform = perform;
     transport.onReceive(({ from, bytes }) => {
       if (!this.#isRunning) return;
+      this.receivedCount += 1;
       const decoded = decodePacket(bytes);
       if (!decoded.ok) {
         this.rejected.set(decoded.error.code, (this.rejected.get(decoded.error.code) ?? 0) + 1);
@@ -38,7 +42,7 @@ export class SimNode<O extends { kind: string }> {
     });
   }
 
-  /** Frozen nodes neither tick nor read (like SIGSTOP; the network loses what is sent to them). */
+  /** A paused host neither ticks nor reads (emulates SIGSTOP in simulations). */
   set isRunning(value: boolean) {
     this.#isRunning = value;
   }
@@ -55,6 +59,7 @@ export class SimNode<O extends { kind: string }> {
     for (const output of outputs) {
       if (output.kind === "send") {
         const send = output as unknown as { to: Endpoint; packet: Packet };
+        this.sentCount += 1;
         this.transport.send(send.to, encodePacket(send.packet));
       } else {
         this.#perform(output);

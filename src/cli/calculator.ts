@@ -1,0 +1,134 @@
+/**
+ * `run-calculator -s FILE`: validates the settings (flags override file, file overrides defaults),
+ * binds its UDP socket, heartbeats to the dispatcher and runs tasks until SIGINT/SIGTERM.
+ */
+import { hostname } from "node:os";
+
+import { Command } from "commander";
+
+import { startCalculator } from "../calculator/daemon.js";
+import type { CalculatorCoreConfig } from "../calculator/types.js";
+import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
+import { CalculatorFileConfig } from "../config/schema.js";
+import { systemClock } from "../runtime/clock.js";
+import {
+  bindOrExplain,
+  type CommonFlags,
+  loggerFor,
+  onShutdownSignal,
+  osSeededRng,
+  parseNumberFlag,
+  parseRangeFlag,
+  runMain,
+  withCommonOptions,
+} from "./common.js";
+
+interface CalculatorFlags extends CommonFlags {
+  settings?: string;
+  id?: string;
+  listen?: string;
+  dispatcher?: string;
+  capacity?: string;
+  computeMs?: string;
+  failureProbability?: string;
+  corruptionProbability?: string;
+}
+
+/** A default identity that is stable for the life of the process and valid on the wire. */
+export function defaultCalculatorId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._:-]/g, "-")
+      .slice(0, 40) || "host";
+  return `calc-${host}-${process.pid}`;
+}
+
+function resolveConfig(flags: CalculatorFlags): CalculatorFileConfig {
+  const file = loadConfigFile(CalculatorFileConfig, flags.settings);
+  const merged = {
+    ...file,
+    ...(flags.id === undefined ? {} : { id: flags.id }),
+    ...(flags.listen === undefined ? {} : { listen: parseHostPort(flags.listen, "--listen") }),
+    ...(flags.dispatcher === undefined ? {} : { dispatcher: parseHostPort(flags.dispatcher, "--dispatcher") }),
+    ...(flags.capacity === undefined ? {} : { capacity: parseNumberFlag(flags.capacity, "--capacity", 1, 1_024) }),
+    ...(flags.computeMs === undefined ? {} : { computeMs: parseRangeFlag(flags.computeMs, "--compute-ms") }),
+    ...(flags.failureProbability === undefined
+      ? {}
+      : {
+          failure: {
+            ...file.failure,
+            probability: parseNumberFlag(flags.failureProbability, "--failure-probability", 0, 1, false),
+          },
+        }),
+    ...(flags.corruptionProbability === undefined
+      ? {}
+      : {
+          corruption: {
+            probability: parseNumberFlag(flags.corruptionProbability, "--corruption-probability", 0, 1, false),
+          },
+        }),
+  };
+  return parseConfig(CalculatorFileConfig, merged, flags.settings ?? "the command line");
+}
+
+/** Turns the validated settings into core settings. */
+export function calculatorCoreConfig(file: CalculatorFileConfig, nodeId: string, boot: number): CalculatorCoreConfig {
+  return {
+    nodeId,
+    boot,
+    dispatcher: file.dispatcher,
+    capacity: file.capacity,
+    computeMs: file.computeMs,
+    heartbeatIntervalMs: file.heartbeatIntervalMs,
+    failure: file.failure,
+    corruption: file.corruption,
+    resultsCacheMax: file.resultsCacheMax,
+    resultsCacheTtlMs: file.resultsCacheTtlMs,
+    ackDelayMs: file.ackDelayMs,
+  };
+}
+
+/** Entry point of bin/run-calculator. */
+export async function main(argv: readonly string[]): Promise<void> {
+  await runMain(async () => {
+    const program = withCommonOptions(new Command("run-calculator"))
+      .description("Run one calculator: registers with the dispatcher by heartbeats and executes tasks.")
+      .option("-s, --settings <file>", "calculator settings file (JSON, see docs/CONFIG.md)")
+      .option("--id <name>", "stable calculator id (default calc-<host>-<pid>)")
+      .option("--listen <host:port>", "UDP address to listen on (overrides listen)")
+      .option("--dispatcher <host:port>", "dispatcher address (overrides dispatcher)")
+      .option("--capacity <n>", "tasks run in parallel")
+      .option("--compute-ms <min,max>", "emulated computation time range")
+      .option("--failure-probability <p>", "chance of an emulated outage at each failure check")
+      .option("--corruption-probability <p>", "chance of returning a wrong result");
+    program.parse([...argv], { from: "user" });
+    const flags = program.opts<CalculatorFlags>();
+    const config = resolveConfig(flags);
+    const nodeId = config.id ?? defaultCalculatorId();
+    const log = loggerFor("calculator", nodeId, flags);
+    const transport = await bindOrExplain(config.listen.host, config.listen.port, "calculator");
+    const calculator = startCalculator({
+      config: calculatorCoreConfig(config, nodeId, Date.now()),
+      tickMs: config.tickMs,
+      transport,
+      clock: systemClock,
+      rng: osSeededRng(),
+      log,
+    });
+    log.info(
+      {
+        id: nodeId,
+        host: transport.local.host,
+        port: transport.local.port,
+        dispatcher: config.dispatcher,
+        capacity: config.capacity,
+      },
+      "calculator started",
+    );
+    onShutdownSignal(async (signal) => {
+      log.info({ signal }, "stopping");
+      await calculator.stop();
+      process.exit(0);
+    });
+  });
+}

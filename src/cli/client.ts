@@ -1,0 +1,165 @@
+/**
+ * `run-client [-s FILE]`: sends tasks, verifies every answer and prints the statistics of SPEC
+ * section 4 on SIGINT/SIGTERM or at the end of a --count / --duration-s run, then exits 0.
+ */
+import { randomUUID } from "node:crypto";
+import { createWriteStream, type WriteStream, writeFileSync } from "node:fs";
+
+import { Command } from "commander";
+
+import { evaluateTask } from "../calculator/evaluate.js";
+import { startClient } from "../client/daemon.js";
+import { formatStatsTable } from "../client/stats.js";
+import type { ClientCoreConfig } from "../client/types.js";
+import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
+import { ClientFileConfig } from "../config/schema.js";
+import { systemClock } from "../runtime/clock.js";
+import {
+  bindOrExplain,
+  type CommonFlags,
+  loggerFor,
+  onShutdownSignal,
+  osSeededRng,
+  parseNumberFlag,
+  parseRangeFlag,
+  runMain,
+  withCommonOptions,
+} from "./common.js";
+import { startProgress } from "./progress.js";
+
+interface ClientFlags extends CommonFlags {
+  settings?: string;
+  count?: string;
+  durationS?: string;
+  statsJson?: string;
+  results?: string;
+  concurrency?: string;
+  dispatcher?: string;
+  rounds?: string;
+  intervalMs?: string;
+  timeoutMs?: string;
+  quiet?: boolean;
+}
+
+interface RunLimits {
+  readonly countMax: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly concurrency: number | undefined;
+}
+
+function resolveConfig(flags: ClientFlags): ClientFileConfig {
+  const file = loadConfigFile(ClientFileConfig, flags.settings);
+  const merged = {
+    ...file,
+    ...(flags.dispatcher === undefined ? {} : { dispatcher: parseHostPort(flags.dispatcher, "--dispatcher") }),
+    ...(flags.rounds === undefined ? {} : { rounds: parseNumberFlag(flags.rounds, "--rounds", 1, 1_000_000) }),
+    ...(flags.intervalMs === undefined ? {} : { intervalMs: parseRangeFlag(flags.intervalMs, "--interval-ms") }),
+    ...(flags.timeoutMs === undefined
+      ? {}
+      : { requestTimeoutMs: parseNumberFlag(flags.timeoutMs, "--timeout-ms", 1, 86_400_000) }),
+  };
+  return parseConfig(ClientFileConfig, merged, flags.settings ?? "the command line");
+}
+
+function resolveLimits(flags: ClientFlags): RunLimits {
+  const limits = {
+    countMax: flags.count === undefined ? undefined : parseNumberFlag(flags.count, "--count", 1, 100_000_000),
+    durationMs:
+      flags.durationS === undefined
+        ? undefined
+        : Math.round(parseNumberFlag(flags.durationS, "--duration-s", 0.001, 31_536_000, false) * 1_000),
+    concurrency:
+      flags.concurrency === undefined ? undefined : parseNumberFlag(flags.concurrency, "--concurrency", 1, 100_000),
+  };
+  return limits;
+}
+
+/** Turns validated settings and run limits into core settings. */
+export function clientCoreConfig(file: ClientFileConfig, limits: RunLimits, clientId: string): ClientCoreConfig {
+  if (limits.concurrency !== undefined && limits.concurrency > file.pendingMax) {
+    throw new ConfigError(
+      `Flag --concurrency is ${limits.concurrency}, above pendingMax (${file.pendingMax}); raise pendingMax or lower --concurrency.`,
+    );
+  }
+  return {
+    clientId,
+    dispatcher: file.dispatcher,
+    intervalMs: file.intervalMs,
+    requestTimeoutMs: file.requestTimeoutMs,
+    rounds: file.rounds,
+    countMax: limits.countMax,
+    durationMs: limits.durationMs,
+    concurrency: limits.concurrency,
+    submitRetryMs: file.submitRetryMs,
+    keepaliveMs: file.keepaliveMs,
+    pendingMax: file.pendingMax,
+    answeredCacheMax: Math.max(10_000, file.pendingMax * 4),
+    inputChars: file.inputChars,
+  };
+}
+
+function openResults(path: string | undefined): WriteStream | undefined {
+  if (path === undefined) return undefined;
+  const stream = createWriteStream(path, { flags: "w" });
+  stream.on("error", (error) => {
+    process.stderr.write(`cannot write --results file ${path}: ${error.message}\n`);
+  });
+  return stream;
+}
+
+/** Entry point of bin/run-client. */
+export async function main(argv: readonly string[]): Promise<void> {
+  await runMain(async () => {
+    const program = withCommonOptions(new Command("run-client"))
+      .description("Send tasks to a dispatcher at random intervals, verify answers, print statistics on exit.")
+      .option("-s, --settings <file>", "client settings file (JSON, see docs/CONFIG.md)")
+      .option("--count <n>", "send N tasks, wait for every answer or timeout, print statistics, exit")
+      .option("--duration-s <s>", "stop sending after S seconds, wait as for --count, print, exit")
+      .option("--stats-json <file>", "also write the statistics as JSON to FILE at the end")
+      .option("--results <file>", "write one JSON line per task to FILE")
+      .option("--concurrency <w>", "closed loop: keep W tasks outstanding instead of waiting intervalMs")
+      .option("--dispatcher <host:port>", "dispatcher address (overrides dispatcher)")
+      .option("--rounds <n>", "SHA-256 rounds per task")
+      .option("--interval-ms <min,max>", "random pause between sends")
+      .option("--timeout-ms <ms>", "give up on a task after this long (requestTimeoutMs)")
+      .option("--quiet", "no progress line and only warnings in the log");
+    program.parse([...argv], { from: "user" });
+    const flags = program.opts<ClientFlags>();
+    if (flags.quiet === true && flags.logLevel === "info") flags.logLevel = "warn";
+    const file = resolveConfig(flags);
+    const limits = resolveLimits(flags);
+    const clientId = file.id ?? `client-${randomUUID().slice(0, 8)}`;
+    const config = clientCoreConfig(file, limits, clientId);
+    const log = loggerFor("client", clientId, flags);
+    const results = openResults(flags.results);
+    const transport = await bindOrExplain("0.0.0.0", 0, "client");
+    const startedMs = systemClock.nowMs();
+    const client = startClient({
+      config,
+      tickMs: file.tickMs,
+      transport,
+      clock: systemClock,
+      rng: osSeededRng(),
+      newTaskId: randomUUID,
+      verify: (input, rounds, result) => evaluateTask(input, rounds) === result,
+      log,
+      onRecord: (record) => results?.write(`${JSON.stringify(record)}\n`),
+    });
+    log.info({ dispatcher: config.dispatcher, port: transport.local.port, ...limits }, "client started");
+    const progress = flags.quiet === true ? undefined : startProgress(client, startedMs);
+    let isEnding = false;
+    const finish = async (): Promise<void> => {
+      if (isEnding) return;
+      isEnding = true;
+      progress?.stop();
+      await client.stop();
+      const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
+      process.stdout.write(`${formatStatsTable(stats, client.stats.failureReasons)}\n`);
+      if (flags.statsJson !== undefined) writeFileSync(flags.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
+      if (results !== undefined) await new Promise<void>((resolve) => results.end(resolve));
+      process.exit(0);
+    };
+    onShutdownSignal(finish);
+    if (limits.countMax !== undefined || limits.durationMs !== undefined) await client.finished.then(finish);
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * `run-dispatcher --config FILE`: validates the config (flags override file, file overrides
+ * defaults), binds the UDP socket and runs the dispatcher until SIGINT/SIGTERM.
+ */
+import { Command } from "commander";
+import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
+import { DispatcherFileConfig } from "../config/schema.js";
+import { startDispatcher } from "../dispatcher/daemon.js";
+import type { DispatcherCoreConfig } from "../dispatcher/types.js";
+import { leastLoaded } from "../placement/least-loaded.js";
+import { systemClock } from "../runtime/clock.js";
+import {
+  bindOrExplain,
+  type CommonFlags,
+  loggerFor,
+  onShutdownSignal,
+  parseNumberFlag,
+  runMain,
+  withCommonOptions,
+} from "./common.js";
+
+interface DispatcherFlags extends CommonFlags {
+  config?: string;
+  listen?: string;
+  heartbeatTimeoutMs?: string;
+  taskTimeoutMs?: string;
+  queueTimeoutMs?: string;
+}
+
+/** Turns the validated file config into core settings. */
+export function dispatcherCoreConfig(file: DispatcherFileConfig): DispatcherCoreConfig {
+  return {
+    nodeId: file.nodeId,
+    heartbeatTimeoutMs: file.heartbeatTimeoutMs,
+    evictAfterMs: file.calculatorEvictAfterMs,
+    calculatorsMax: file.calculatorsMax,
+    taskTimeoutMs: file.taskTimeoutMs,
+    queueTimeoutMs: file.queueTimeoutMs,
+    tasksMax: file.tasksMax,
+    queueMax: file.queueMax,
+    resultsCacheMax: file.resultsCacheMax,
+    resultsCacheTtlMs: file.resultsCacheTtlMs,
+    ackDelayMs: file.ackDelayMs,
+    assignRetryMs: file.assignRetryMs,
+    probeIntervalMs: file.probeIntervalMs,
+    placement: leastLoaded,
+  };
+}
+
+function resolveConfig(flags: DispatcherFlags): DispatcherFileConfig {
+  const file = loadConfigFile(DispatcherFileConfig, flags.config);
+  const merged = {
+    ...file,
+    ...(flags.listen === undefined ? {} : { listen: parseHostPort(flags.listen, "--listen") }),
+    ...(flags.heartbeatTimeoutMs === undefined
+      ? {}
+      : { heartbeatTimeoutMs: parseNumberFlag(flags.heartbeatTimeoutMs, "--heartbeat-timeout-ms", 1, 86_400_000) }),
+    ...(flags.taskTimeoutMs === undefined
+      ? {}
+      : { taskTimeoutMs: parseNumberFlag(flags.taskTimeoutMs, "--task-timeout-ms", 1, 86_400_000) }),
+    ...(flags.queueTimeoutMs === undefined
+      ? {}
+      : { queueTimeoutMs: parseNumberFlag(flags.queueTimeoutMs, "--queue-timeout-ms", 1, 86_400_000) }),
+  };
+  const config = parseConfig(DispatcherFileConfig, merged, flags.config ?? "the command line");
+  if (config.replication.factor > 1) {
+    throw new ConfigError(
+      `Invalid configuration in ${flags.config ?? "the command line"}: key "replication.factor" is ${config.replication.factor}, ` +
+        "but this release runs one copy at a time (factor 1, with resends); quorum replication is not available yet.",
+    );
+  }
+  return config;
+}
+
+/** Entry point of bin/run-dispatcher. */
+export async function main(argv: readonly string[]): Promise<void> {
+  await runMain(async () => {
+    const program = withCommonOptions(new Command("run-dispatcher"))
+      .description("Run a dispatcher: accepts tasks from clients and places them on calculators.")
+      .option("-c, --config <file>", "dispatcher config file (JSON, see docs/CONFIG.md)")
+      .option("--listen <host:port>", "UDP address to listen on (overrides listen)")
+      .option("--heartbeat-timeout-ms <ms>", "declare a silent calculator dead after this long")
+      .option("--task-timeout-ms <ms>", "re-place a task whose calculator has not answered in this time")
+      .option("--queue-timeout-ms <ms>", "fail a task not completed this long after it arrived");
+    program.parse([...argv], { from: "user" });
+    const flags = program.opts<DispatcherFlags>();
+    const config = resolveConfig(flags);
+    const log = loggerFor("dispatcher", config.nodeId, flags);
+    const transport = await bindOrExplain(config.listen.host, config.listen.port, "dispatcher");
+    const dispatcher = startDispatcher({
+      config: dispatcherCoreConfig(config),
+      tickMs: config.tickMs,
+      transport,
+      clock: systemClock,
+      log,
+    });
+    log.info(
+      { host: transport.local.host, port: transport.local.port, config: flags.config ?? null },
+      "dispatcher started",
+    );
+    onShutdownSignal(async (signal) => {
+      log.info({ signal }, "stopping");
+      await dispatcher.stop();
+      process.exit(0);
+    });
+  });
+}

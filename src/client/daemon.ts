@@ -1,0 +1,94 @@
+/**
+ * The client's imperative shell: hosts ClientCore, records statistics and per-task lines, and
+ * resolves `finished` when a bounded run (--count, --duration-s) has every task answered or timed out.
+ */
+import type { Logger } from "pino";
+
+import type { Clock } from "../runtime/clock.js";
+import type { Rng } from "../runtime/rng.js";
+import { CoreHost } from "../shell/core-host.js";
+import type { Transport } from "../transport/transport.js";
+import { ClientCore } from "./core.js";
+import { StatsRecorder } from "./stats.js";
+import type { ClientCoreConfig, ClientOutput, TaskRecord } from "./types.js";
+
+/** What the client shell needs from outside. */
+export interface ClientDeps {
+  readonly config: ClientCoreConfig;
+  readonly tickMs: number;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly newTaskId: () => string;
+  readonly verify: (input: string, rounds: number, result: string) => boolean;
+  readonly log: Logger;
+  /** Called with each task's final record (for --results). */
+  readonly onRecord?: (record: TaskRecord) => void;
+}
+
+/** A running client. */
+export interface ClientHandle {
+  readonly core: ClientCore;
+  readonly stats: StatsRecorder;
+  /** Resolves once sending has stopped and no task is outstanding. */
+  readonly finished: Promise<void>;
+  /** Stops now: every outstanding task is recorded as unanswered. */
+  stop(): Promise<void>;
+}
+
+/** Starts a client on `deps.transport`. */
+export function startClient(deps: ClientDeps): ClientHandle {
+  const log = deps.log.child({ component: "client" });
+  const core = new ClientCore(
+    deps.config,
+    { rng: deps.rng, newTaskId: deps.newTaskId, verify: deps.verify },
+    deps.clock.nowMs(),
+  );
+  const stats = new StatsRecorder();
+  let resolveFinished: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    resolveFinished = resolve;
+  });
+  const perform = (output: ClientOutput): void => {
+    switch (output.kind) {
+      case "send":
+        break;
+      case "task_sent":
+        stats.onSent();
+        break;
+      case "task_ended":
+        stats.onEnded(output.record);
+        deps.onRecord?.(output.record);
+        if (output.record.outcome !== "ok") {
+          log.debug(
+            { taskId: output.record.id, outcome: output.record.outcome, reason: output.record.reason },
+            "task not ok",
+          );
+        }
+        break;
+      case "duplicate_answer":
+        stats.onDuplicate();
+        break;
+      case "send_skipped":
+        log.warn({ reason: output.reason }, "task not sent: too many outstanding");
+        break;
+      case "finished":
+        resolveFinished();
+        break;
+    }
+  };
+  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
+  const stopTicking = deps.clock.every(deps.tickMs, () => host.tick());
+  host.tick();
+  return {
+    core,
+    stats,
+    finished,
+    async stop() {
+      stopTicking();
+      host.apply(core.abandonAll(deps.clock.nowMs()));
+      await deps.transport.close();
+      resolveFinished();
+    },
+  };
+}

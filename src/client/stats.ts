@@ -1,0 +1,95 @@
+/**
+ * Client statistics (SPEC section 4): counters plus an hdr latency histogram, rendered as the JSON
+ * object of `--stats-json` and as a readable table.
+ */
+import { LatencyRecorder, type LatencySummaryMs } from "../metrics/latency.js";
+import type { TaskRecord } from "./types.js";
+
+/** The statistics object, exactly as SPEC section 4 names its fields. */
+export interface ClientStatistics {
+  readonly sent: number;
+  readonly received: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly unanswered: number;
+  readonly wrong: number;
+  readonly duplicates: number;
+  readonly durationS: number;
+  readonly latencyMs: LatencySummaryMs;
+}
+
+/** Accumulates what the client core reports. */
+export class StatsRecorder {
+  readonly #latency = new LatencyRecorder();
+  #sent = 0;
+  #succeeded = 0;
+  #failed = 0;
+  #wrong = 0;
+  #duplicates = 0;
+  /** Failure reasons and their counts. BOUNDED: reasons are short codes from a small set. */
+  readonly failureReasons = new Map<string, number>();
+
+  onSent(): void {
+    this.#sent += 1;
+  }
+
+  onDuplicate(): void {
+    this.#duplicates += 1;
+  }
+
+  onEnded(record: TaskRecord): void {
+    if (record.outcome === "unanswered") return;
+    if (record.latencyMs !== null) this.#latency.recordMs(record.latencyMs);
+    if (record.outcome === "ok") {
+      this.#succeeded += 1;
+      return;
+    }
+    this.#failed += 1;
+    if (record.reason === "wrong_result") this.#wrong += 1;
+    const reason = record.reason ?? "unknown";
+    this.failureReasons.set(reason, (this.failureReasons.get(reason) ?? 0) + 1);
+  }
+
+  snapshot(durationS: number): ClientStatistics {
+    const received = this.#succeeded + this.#failed;
+    return {
+      sent: this.#sent,
+      received,
+      succeeded: this.#succeeded,
+      failed: this.#failed,
+      unanswered: this.#sent - received,
+      wrong: this.#wrong,
+      duplicates: this.#duplicates,
+      durationS: Math.round(durationS * 1_000) / 1_000,
+      latencyMs: this.#latency.summaryMs(),
+    };
+  }
+}
+
+/** Renders statistics as an aligned two-column table for a terminal. */
+export function formatStatsTable(stats: ClientStatistics, failureReasons?: ReadonlyMap<string, number>): string {
+  const rows: [string, string][] = [
+    ["sent", String(stats.sent)],
+    ["received", String(stats.received)],
+    ["  succeeded", String(stats.succeeded)],
+    ["  failed", String(stats.failed)],
+    ["unanswered", String(stats.unanswered)],
+    ["wrong", String(stats.wrong)],
+    ["duplicates", String(stats.duplicates)],
+    ["duration", `${stats.durationS.toFixed(1)} s`],
+    ["throughput", `${stats.durationS > 0 ? (stats.received / stats.durationS).toFixed(1) : "0.0"} tasks/s`],
+  ];
+  for (const [reason, count] of failureReasons ?? []) rows.push([`  failed: ${reason}`, String(count)]);
+  const l = stats.latencyMs;
+  rows.push(
+    ["latency min", `${l.min.toFixed(1)} ms`],
+    ["latency mean", `${l.mean.toFixed(1)} ms`],
+    ["latency p50", `${l.p50.toFixed(1)} ms`],
+    ["latency p90", `${l.p90.toFixed(1)} ms`],
+    ["latency p99", `${l.p99.toFixed(1)} ms`],
+    ["latency p99.9", `${l.p999.toFixed(1)} ms`],
+    ["latency max", `${l.max.toFixed(1)} ms`],
+  );
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return ["statistics", ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)].join("\n");
+}

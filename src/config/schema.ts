@@ -1,0 +1,96 @@
+/**
+ * Config file schemas (SPEC section 3). Every key has a default, so a file may give any subset;
+ * unknown keys are errors. docs/CONFIG.md documents each key with its unit, default and meaning.
+ */
+import * as z from "zod";
+
+import { CAPACITY_MAX, INPUT_CHARS_MAX, NODE_ID_CHARS_MAX, ROUNDS_MAX } from "../protocol/limits.js";
+
+const port = z.int().min(0).max(65_535);
+const positiveMs = z.int().min(1);
+const probability = z.number().min(0).max(1);
+const nodeId = z
+  .string()
+  .min(1)
+  .max(NODE_ID_CHARS_MAX)
+  .regex(/^[A-Za-z0-9._:-]+$/, "use letters, digits and . _ : - only");
+
+function address(host: string, portDefault: number) {
+  return z.strictObject({ host: z.string().min(1).default(host), port: port.default(portDefault) }).prefault({});
+}
+
+function rangeMs(min: number, max: number) {
+  return z
+    .strictObject({ min: z.int().min(0).default(min), max: z.int().min(0).default(max) })
+    .prefault({})
+    .refine((range) => range.min <= range.max, { message: "min must not exceed max" });
+}
+
+const retryDelaysMs = z.array(positiveMs).min(1).max(16);
+
+export const DispatcherFileConfig = z
+  .strictObject({
+    nodeId: nodeId.default("dispatcher"),
+    listen: address("0.0.0.0", 5555),
+    admin: address("127.0.0.1", 9464),
+    heartbeatTimeoutMs: positiveMs.default(3_000),
+    calculatorEvictAfterMs: positiveMs.default(60_000),
+    taskTimeoutMs: positiveMs.default(10_000),
+    queueTimeoutMs: positiveMs.default(60_000),
+    replication: z
+      .strictObject({ factor: z.int().min(1).max(16).default(1), quorum: z.int().min(1).max(16).default(1) })
+      .prefault({})
+      .refine((r) => r.quorum <= r.factor, { message: "quorum must not exceed factor" }),
+    placement: z.enum(["least-loaded"]).default("least-loaded"),
+    calculatorsMax: z.int().min(1).max(100_000).default(1_000),
+    tasksMax: z.int().min(1).max(1_000_000).default(10_000),
+    queueMax: z.int().min(1).max(1_000_000).default(5_000),
+    resultsCacheMax: z.int().min(1).max(1_000_000).default(20_000),
+    resultsCacheTtlMs: positiveMs.default(300_000),
+    ackDelayMs: z.int().min(0).default(50),
+    assignRetryMs: retryDelaysMs.default([200, 400, 800, 1_600]),
+    probeIntervalMs: positiveMs.default(1_000),
+    tickMs: z.int().min(1).max(1_000).default(10),
+  })
+  .refine((c) => c.queueMax <= c.tasksMax, { message: "queueMax must not exceed tasksMax", path: ["queueMax"] })
+  .refine((c) => c.calculatorEvictAfterMs >= c.heartbeatTimeoutMs, {
+    message: "calculatorEvictAfterMs must be at least heartbeatTimeoutMs",
+    path: ["calculatorEvictAfterMs"],
+  });
+export type DispatcherFileConfig = z.infer<typeof DispatcherFileConfig>;
+
+export const CalculatorFileConfig = z.strictObject({
+  id: nodeId.optional(),
+  listen: address("0.0.0.0", 0),
+  dispatcher: address("127.0.0.1", 5555),
+  capacity: z.int().min(1).max(CAPACITY_MAX).default(1),
+  computeMs: rangeMs(3_000, 6_000),
+  heartbeatIntervalMs: positiveMs.default(1_000),
+  failure: z
+    .strictObject({
+      probability: probability.default(0.1),
+      checkIntervalMs: positiveMs.default(10_000),
+      durationMs: rangeMs(2_000, 5_000),
+    })
+    .prefault({}),
+  corruption: z.strictObject({ probability: probability.default(0) }).prefault({}),
+  resultsCacheMax: z.int().min(1).max(1_000_000).default(4_096),
+  resultsCacheTtlMs: positiveMs.default(120_000),
+  ackDelayMs: z.int().min(0).default(50),
+  tickMs: z.int().min(1).max(1_000).default(5),
+});
+export type CalculatorFileConfig = z.infer<typeof CalculatorFileConfig>;
+
+export const ClientFileConfig = z.strictObject({
+  id: nodeId.optional(),
+  dispatcher: address("127.0.0.1", 5555),
+  intervalMs: rangeMs(100, 1_000),
+  requestTimeoutMs: positiveMs.default(60_000),
+  rounds: z.int().min(1).max(ROUNDS_MAX).default(1),
+  inputChars: z.int().min(0).max(INPUT_CHARS_MAX).default(16),
+  submitRetryMs: retryDelaysMs.default([250, 500, 1_000, 2_000]),
+  keepaliveMs: positiveMs.default(3_000),
+  pendingMax: z.int().min(1).max(1_000_000).default(10_000),
+  tickMs: z.int().min(1).max(1_000).default(5),
+});
+export type ClientFileConfig = z.infer<typeof ClientFileConfig>;

@@ -1,0 +1,91 @@
+/**
+ * The dispatcher's imperative shell: hosts DispatcherCore on a transport, ticks it from an injected
+ * clock, and turns its outputs into logs and counters. Lifecycle at info, drops and losses at warn,
+ * per-packet detail at debug only.
+ */
+import type { Logger } from "pino";
+
+import type { Clock } from "../runtime/clock.js";
+import { CoreHost } from "../shell/core-host.js";
+import { Counters } from "../shell/counters.js";
+import type { Transport } from "../transport/transport.js";
+import { DispatcherCore } from "./core.js";
+import type { DispatcherCoreConfig, DispatcherOutput } from "./types.js";
+
+/** What the dispatcher shell needs from outside. */
+export interface DispatcherDeps {
+  readonly config: DispatcherCoreConfig;
+  readonly tickMs: number;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** A running dispatcher. */
+export interface DispatcherHandle {
+  readonly core: DispatcherCore;
+  readonly counters: Counters;
+  stop(): Promise<void>;
+}
+
+/** Starts a dispatcher on `deps.transport`. */
+export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
+  const core = new DispatcherCore(deps.config);
+  const log = deps.log.child({ component: "dispatcher" });
+  const counters = new Counters();
+  const perform = (output: DispatcherOutput): void => {
+    counters.add(output.kind);
+    switch (output.kind) {
+      case "send":
+        break;
+      case "task_completed":
+        log.debug(
+          { taskId: output.taskId, calculatorId: output.calculatorId, latencyMs: output.latencyMs },
+          "task completed",
+        );
+        break;
+      case "task_failed":
+        counters.add(`task_failed.${output.reason}`);
+        log.warn({ taskId: output.taskId, reason: output.reason }, "task failed");
+        break;
+      case "task_replaced":
+        counters.add(`task_replaced.${output.reason}`);
+        log.info({ taskId: output.taskId, calculatorId: output.calculatorId, reason: output.reason }, "task re-placed");
+        break;
+      case "calculator_registered":
+        log.info({ calculatorId: output.calculatorId, endpoint: output.endpoint }, "calculator registered");
+        break;
+      case "calculator_recovered":
+        log.info({ calculatorId: output.calculatorId }, "calculator back");
+        break;
+      case "calculator_restarted":
+        log.warn({ calculatorId: output.calculatorId }, "calculator restarted; its tasks are re-placed");
+        break;
+      case "calculator_dead":
+        log.warn(
+          { calculatorId: output.calculatorId, taskCount: output.taskCount },
+          "calculator silent: declared dead",
+        );
+        break;
+      case "calculator_evicted":
+        log.info({ calculatorId: output.calculatorId }, "calculator forgotten after long silence");
+        break;
+      case "packet_dropped":
+        counters.add(`packet_dropped.${output.reason}`);
+        log.debug({ reason: output.reason, type: output.type }, "packet dropped");
+        break;
+    }
+  };
+  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
+  const stopTicking = deps.clock.every(deps.tickMs, () => host.tick());
+  return {
+    core,
+    counters,
+    async stop() {
+      stopTicking();
+      await deps.transport.close();
+      for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
+      log.info({ counters: counters.toJSON(), tasks: core.counts() }, "dispatcher stopped");
+    },
+  };
+}
