@@ -55,6 +55,7 @@ export function startClient(deps: ClientDeps): ClientHandle {
         break;
       case "task_sent":
         stats.onSent();
+        log.debug({ taskId: output.taskId }, "task sent");
         break;
       case "task_ended":
         stats.onEnded(output.record);
