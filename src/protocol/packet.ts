@@ -4,10 +4,20 @@
  */
 import * as z from "zod";
 
+import { overlayPackets } from "./overlay-packets.js";
 import { CalcHeartbeat, TaskAck, TaskAssign, TaskDone, TaskFailed, TaskResult, TaskSubmit, wire } from "./packets.js";
 
 export const Packet = z
-  .discriminatedUnion("type", [TaskSubmit, TaskAck, TaskAssign, TaskDone, TaskResult, TaskFailed, CalcHeartbeat])
+  .discriminatedUnion("type", [
+    TaskSubmit,
+    TaskAck,
+    TaskAssign,
+    TaskDone,
+    TaskResult,
+    TaskFailed,
+    CalcHeartbeat,
+    ...overlayPackets,
+  ])
   .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
 
 export type Packet = z.infer<typeof Packet>;

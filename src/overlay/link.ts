@@ -1,0 +1,140 @@
+/**
+ * The overlay's per-link reliability: every overlay packet but `overlay.ack` carries a per-sender
+ * `seq`; the receiver delivers it once (a bounded dedup cache) and acks it, batching the seqs per peer
+ * until the next tick (delayed ack: one ack datagram per peer per tick instead of one per packet); the
+ * sender retransmits it from the shared tick-driven {@link RetransmitTable} until acked. The first
+ * retransmission delay must exceed the tick interval plus a round trip. Wave counts never include these
+ * retransmissions or acks. Pure: time arrives as `nowMs`, sends are returned.
+ */
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import { ACK_SEQS_MAX, type OverlayAck, type OverlayPacket } from "../protocol/overlay-packets.js";
+import { RetransmitTable } from "../reliable/retransmit-table.js";
+import type { RetryPolicy } from "../reliable/retry-policy.js";
+import { assert } from "../runtime/assert.js";
+import { BoundedMap } from "../runtime/bounded-map.js";
+
+/** An overlay packet that travels reliably (everything but the ack). */
+export type ReliablePacket = Exclude<OverlayPacket, OverlayAck>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A reliable packet before the link stamps `v`, `from` and `seq` on it. */
+export type PacketDraft = DistributiveOmit<ReliablePacket, "seq" | "v" | "from">;
+
+/** A datagram the shell must send to node `to`. */
+export interface LinkSend {
+  readonly to: string;
+  readonly packet: OverlayPacket;
+}
+
+/** Limits of an {@link OverlayLink}. */
+export interface LinkConfig {
+  readonly id: string;
+  /** Unacked packets at most; send() refuses (and counts) beyond it. */
+  readonly unackedMax: number;
+  /** (sender, seq) pairs remembered for dedup, each for dedupTtlMs; choose it above the retry span. */
+  readonly dedupMax: number;
+  readonly dedupTtlMs: number;
+  readonly policy: RetryPolicy;
+}
+
+/** Outcome of {@link OverlayLink.onPacket}. */
+export interface LinkReceive {
+  /** The packet to hand to the wave and move layers; undefined for acks and duplicates. */
+  readonly deliver: ReliablePacket | undefined;
+  /** An ack to send at once (a peer's batch reached ACK_SEQS_MAX); otherwise acks go out on the tick. */
+  readonly ack: LinkSend | undefined;
+}
+
+/** Reliable, deduplicated overlay packets for one node over any number of links. */
+export class OverlayLink {
+  readonly #config: LinkConfig;
+  /** BOUNDED: config.unackedMax; keyed by our seq. */
+  readonly #unacked: RetransmitTable<number, LinkSend>;
+  /** BOUNDED: config.dedupMax entries, each kept config.dedupTtlMs. */
+  readonly #seen: BoundedMap<string, true>;
+  /** BOUNDED: one entry per peer that sent since the last tick, each ≤ ACK_SEQS_MAX seqs (then flushed). */
+  readonly #acksDue = new Map<string, number[]>();
+  #nextSeq = 0;
+  droppedFullCount = 0;
+  duplicateCount = 0;
+
+  constructor(config: LinkConfig) {
+    this.#config = config;
+    this.#unacked = new RetransmitTable(config.unackedMax);
+    this.#seen = new BoundedMap(config.dedupMax, config.dedupTtlMs);
+  }
+
+  /** Retransmissions so far (not counting first sends). */
+  get retransmittedCount(): number {
+    return this.#unacked.resentCount;
+  }
+
+  get unackedCount(): number {
+    return this.#unacked.size;
+  }
+
+  /** True when onTick has something to do (resends pending or acks to flush). */
+  get hasWork(): boolean {
+    return this.#unacked.size > 0 || this.#acksDue.size > 0;
+  }
+
+  /** Stamps and tracks `draft` for `to`; returns the first send, or undefined when the table is full. */
+  send(nowMs: number, to: string, draft: PacketDraft): LinkSend | undefined {
+    assert(to !== this.#config.id, `${this.#config.id}: a node does not send to itself`);
+    if (this.#unacked.isFull) {
+      this.droppedFullCount += 1;
+      return undefined;
+    }
+    const seq = this.#nextSeq++;
+    const packet = { ...draft, v: PROTOCOL_VERSION, from: this.#config.id, seq } as ReliablePacket;
+    const send: LinkSend = { to, packet };
+    this.#unacked.add(nowMs, seq, send, this.#config.policy);
+    return send;
+  }
+
+  /** Handles a decoded overlay packet addressed to us: settle acks, or dedup a packet and queue its ack. */
+  onPacket(nowMs: number, packet: OverlayPacket): LinkReceive {
+    if (packet.type === "overlay.ack") {
+      for (const seq of packet.seqs) {
+        if (this.#unacked.get(seq)?.to === packet.from) this.#unacked.settle(seq);
+      }
+      return { deliver: undefined, ack: undefined };
+    }
+    const ack = this.#queueAck(packet.from, packet.seq);
+    const key = `${packet.from}|${packet.seq}`;
+    if (this.#seen.has(nowMs, key)) {
+      this.duplicateCount += 1;
+      return { deliver: undefined, ack };
+    }
+    this.#seen.set(nowMs, key, true);
+    return { deliver: packet, ack };
+  }
+
+  /** Acks to flush, then packets whose retransmission is due. */
+  onTick(nowMs: number): LinkSend[] {
+    this.#seen.prune(nowMs);
+    const sends: LinkSend[] = [];
+    for (const [peer, seqs] of this.#acksDue) sends.push(this.#ackOf(peer, seqs));
+    this.#acksDue.clear();
+    for (const entry of this.#unacked.due(nowMs)) sends.push(entry.value);
+    return sends;
+  }
+
+  #queueAck(peer: string, seq: number): LinkSend | undefined {
+    const seqs = this.#acksDue.get(peer);
+    if (seqs === undefined) {
+      this.#acksDue.set(peer, [seq]);
+      return undefined;
+    }
+    if (!seqs.includes(seq)) seqs.push(seq);
+    if (seqs.length < ACK_SEQS_MAX) return undefined;
+    this.#acksDue.delete(peer);
+    return this.#ackOf(peer, seqs);
+  }
+
+  #ackOf(peer: string, seqs: number[]): LinkSend {
+    const packet: OverlayAck = { v: PROTOCOL_VERSION, from: this.#config.id, type: "overlay.ack", seqs };
+    return { to: peer, packet };
+  }
+}
