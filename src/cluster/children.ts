@@ -3,14 +3,23 @@
  * log file (and scanned for JSON log lines we wait on), and always stopped by PID.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { assert } from "../runtime/assert.js";
 
-/** The package root (two levels above dist/src/cluster). */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The package root: the nearest folder above this file that holds bin/run-cluster (works from src/ and dist/). */
+export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(start: string): string {
+  let dir = start;
+  for (let depth = 0; depth < 8; depth += 1) {
+    if (existsSync(join(dir, "bin", "run-cluster")) && existsSync(join(dir, "package.json"))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the udp-cluster package root above ${start}`);
+}
 
 /** One JSON log line of a child. */
 export type LogLine = Record<string, unknown> & { msg?: string };
