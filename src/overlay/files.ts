@@ -4,9 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 
-import * as z from "zod";
-
-import { LoadsFile, parseTopology, type Topology } from "./tree.js";
+import { describeIssues, LoadsFile, parseTopology, type Topology } from "./tree.js";
 
 /** A user error in an overlay file: printed as one paragraph, exit code 2, no stack trace. */
 export class OverlayFileError extends Error {
@@ -47,8 +45,7 @@ export function loadTopologyFile(path: string, options: { requireTree?: boolean 
 export function loadLoadsFile(path: string, topology: Topology): Record<string, number> {
   const parsed = LoadsFile.safeParse(readJsonFile(path, "loads"));
   if (!parsed.success) {
-    const detail = z.prettifyError(parsed.error).replace(/\s*\n\s*/g, " ");
-    throw new OverlayFileError(`Invalid loads in ${path}: ${detail}`);
+    throw new OverlayFileError(`Invalid loads in ${path}: ${describeIssues(parsed.error)}.`);
   }
   const unknown = Object.keys(parsed.data).filter((id) => topology.indexOf(id) === undefined);
   if (unknown.length > 0) {

@@ -119,7 +119,7 @@ export interface ParseTopologyOptions {
 /** Validates untrusted JSON as a topology. Never throws; errors name the offending nodes. */
 export function parseTopology(json: unknown, options: ParseTopologyOptions = {}): TopologyResult {
   const parsed = TopologyFile.safeParse(json);
-  if (!parsed.success) return fail("schema", z.prettifyError(parsed.error));
+  if (!parsed.success) return fail("schema", describeIssues(parsed.error));
   const file = parsed.data;
   const indexById = new Map<string, number>();
   for (const [i, node] of file.nodes.entries()) {
@@ -213,6 +213,18 @@ function findCycle(topology: Topology): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/** Zod issues as one line: `key "nodes.3.slots": Too small: expected number to be >=1; ...`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const key = issue.path.length === 0 ? "(top level)" : `key "${issue.path.join(".")}"`;
+      const extra = issue.code === "unrecognized_keys" ? ` ${issue.keys.map((k) => `"${k}"`).join(", ")}` : "";
+      return `${key}: ${issue.message}${extra}`;
+    })
+    .join("; ");
 }
 
 function fail(code: TopologyError["code"], message: string): TopologyResult {
