@@ -12,7 +12,7 @@ import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import { type Rng, randomBetween } from "../runtime/rng.js";
 import type { Endpoint } from "../transport/transport.js";
-import type { CalculatorCoreConfig, CalculatorOutput } from "./types.js";
+import type { CalculatorCoreConfig, CalculatorOutput, QueuedTask } from "./types.js";
 
 interface RunningTask {
   readonly attempt: number;
@@ -43,8 +43,12 @@ export class CalculatorCore {
   readonly #rng: Rng;
   /** BOUNDED: config.capacity; assigns beyond it are refused with a `busy` ack. */
   readonly #running = new Map<TaskId, RunningTask>();
+  /** BOUNDED: config.queueMax; assigns beyond capacity + queueMax are refused with `busy`. */
+  readonly #queued: QueuedTask[] = [];
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly #results: BoundedMap<TaskId, CachedResult>;
+  /** Tasks the overlay moved away, and to whom. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
+  readonly #movedTo: BoundedMap<TaskId, string>;
   #seq = 0;
   #nextHeartbeatMs: number;
   #nextFailureCheckMs: number;
@@ -57,13 +61,63 @@ export class CalculatorCore {
     assert(config.heartbeatIntervalMs > 0 && config.failure.checkIntervalMs > 0, "intervals must be positive");
     this.#config = config;
     this.#rng = rng;
+    assert(config.queueMax >= 0, "queueMax must not be negative");
     this.#results = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
+    this.#movedTo = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
     this.#nextHeartbeatMs = startMs;
     this.#nextFailureCheckMs = startMs + config.failure.checkIntervalMs;
   }
 
   get runningCount(): number {
     return this.#running.size;
+  }
+
+  get queuedCount(): number {
+    return this.#queued.length;
+  }
+
+  /** Ids of the tasks waiting in the local queue, oldest first (for overlay load reports). */
+  queuedTaskIds(): TaskId[] {
+    return this.#queued.map((task) => task.taskId);
+  }
+
+  /**
+   * Removes up to `count` queued (never running) tasks for a move to `holder`, newest first so the
+   * oldest keep their place here. Returns what was taken: fewer (even none) if they started meanwhile.
+   */
+  takeQueued(nowMs: number, count: number, holder: string): QueuedTask[] {
+    assert(count >= 0, "cannot take a negative number of tasks");
+    const taken = this.#queued.splice(Math.max(0, this.#queued.length - count), count);
+    for (const task of taken) this.#movedTo.set(nowMs, task.taskId, holder);
+    return taken;
+  }
+
+  /** Puts back tasks whose move was refused or failed (they were never handed over). */
+  restoreQueued(tasks: readonly QueuedTask[]): void {
+    for (const task of tasks) this.#movedTo.delete(task.taskId);
+    this.#queued.push(...tasks);
+  }
+
+  /**
+   * Accepts tasks moved here by the overlay: each is queued (or started when a slot is free) and the
+   * dispatcher is told this node now holds it. Tasks beyond the queue's room are returned, refused.
+   */
+  acceptMoved(nowMs: number, tasks: readonly QueuedTask[]): { outputs: CalculatorOutput[]; refused: QueuedTask[] } {
+    const outputs: CalculatorOutput[] = [];
+    const refused: QueuedTask[] = [];
+    for (const task of tasks) {
+      if (this.#running.has(task.taskId) || this.#queued.some((q) => q.taskId === task.taskId)) continue;
+      if (this.#queued.length >= this.#config.queueMax) {
+        refused.push(task);
+        continue;
+      }
+      this.#movedTo.delete(task.taskId);
+      const moved = { ...task, replyTo: this.#config.dispatcher };
+      this.#queued.push(moved);
+      outputs.push(this.#ack(moved.replyTo, task.taskId, "queued"));
+    }
+    this.#startQueued(nowMs, outputs);
+    return { outputs, refused };
   }
 
   get completedCount(): number {
@@ -121,20 +175,46 @@ export class CalculatorCore {
       running.ackDueMs = undefined;
       return [this.#ack(from, assign.taskId, "running")];
     }
-    if (this.#running.size >= this.#config.capacity) return [this.#ack(from, assign.taskId, "busy")];
-    const computeMs = Math.round(randomBetween(this.#rng, this.#config.computeMs.min, this.#config.computeMs.max));
-    this.#running.set(assign.taskId, {
+    const holder = this.#movedTo.get(nowMs, assign.taskId);
+    if (holder !== undefined) return [this.#ack(from, assign.taskId, "moved", holder)];
+    if (this.#queued.some((task) => task.taskId === assign.taskId)) return [this.#ack(from, assign.taskId, "queued")];
+    const task: QueuedTask = {
+      taskId: assign.taskId,
       attempt: assign.attempt,
+      input: assign.input,
+      rounds: assign.rounds,
       replyTo: from,
+    };
+    if (this.#running.size < this.#config.capacity) return this.#start(nowMs, task);
+    if (this.#queued.length >= this.#config.queueMax) return [this.#ack(from, assign.taskId, "busy")];
+    this.#queued.push(task);
+    return [
+      { kind: "task_queued", taskId: task.taskId, queuedCount: this.#queued.length },
+      this.#ack(from, assign.taskId, "queued"),
+    ];
+  }
+
+  #start(nowMs: number, task: QueuedTask): CalculatorOutput[] {
+    const computeMs = Math.round(randomBetween(this.#rng, this.#config.computeMs.min, this.#config.computeMs.max));
+    this.#running.set(task.taskId, {
+      attempt: task.attempt,
+      replyTo: task.replyTo,
       readyMs: nowMs + computeMs,
       result: undefined,
       isCorrupt: false,
       ackDueMs: nowMs + this.#config.ackDelayMs,
     });
     return [
-      { kind: "task_started", taskId: assign.taskId, computeMs },
-      { kind: "compute", taskId: assign.taskId, input: assign.input, rounds: assign.rounds },
+      { kind: "task_started", taskId: task.taskId, computeMs },
+      { kind: "compute", taskId: task.taskId, input: task.input, rounds: task.rounds },
     ];
+  }
+
+  /** Starts queued tasks while slots are free (oldest first). */
+  #startQueued(nowMs: number, outputs: CalculatorOutput[]): void {
+    while (this.#running.size < this.#config.capacity && this.#queued.length > 0) {
+      outputs.push(...this.#start(nowMs, this.#queued.shift() as QueuedTask));
+    }
   }
 
   #finish(nowMs: number, taskId: TaskId, task: RunningTask, outputs: CalculatorOutput[]): void {
@@ -144,6 +224,7 @@ export class CalculatorCore {
     this.#completedCount += 1;
     outputs.push({ kind: "task_finished", taskId, isCorrupt: task.isCorrupt });
     outputs.push(this.#done(task.replyTo, taskId, task.attempt, task.result));
+    this.#startQueued(nowMs, outputs);
   }
 
   #checkFailure(nowMs: number, outputs: CalculatorOutput[]): void {
@@ -178,18 +259,20 @@ export class CalculatorCore {
         from: this.#config.nodeId,
         boot: this.#config.boot,
         seq: this.#seq,
-        capacity: this.#config.capacity,
-        running: this.#running.size,
+        capacity: this.#config.capacity + this.#config.queueMax,
+        running: this.#running.size + this.#queued.length,
       },
     };
   }
 
-  #ack(to: Endpoint, taskId: TaskId, state: "running" | "busy"): CalculatorOutput {
-    return {
-      kind: "send",
-      to,
-      packet: { v: PROTOCOL_VERSION, type: "task.ack", from: this.#config.nodeId, taskId, state },
-    };
+  #ack(
+    to: Endpoint,
+    taskId: TaskId,
+    state: "running" | "busy" | "queued" | "moved",
+    holder?: string,
+  ): CalculatorOutput {
+    const packet = { v: PROTOCOL_VERSION, type: "task.ack", from: this.#config.nodeId, taskId, state } as const;
+    return { kind: "send", to, packet: holder === undefined ? packet : { ...packet, holder } };
   }
 
   #done(to: Endpoint, taskId: TaskId, attempt: number, result: string): CalculatorOutput {

@@ -6,6 +6,15 @@ import type { Packet } from "../protocol/packet.js";
 import type { NodeId, TaskId } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 
+/** A task waiting in a calculator's local queue (overlay mode); also what a move carries. */
+export interface QueuedTask {
+  readonly taskId: TaskId;
+  readonly attempt: number;
+  readonly input: string;
+  readonly rounds: number;
+  readonly replyTo: Endpoint;
+}
+
 /** A closed range of milliseconds. */
 export interface RangeMs {
   readonly min: number;
@@ -18,8 +27,10 @@ export interface CalculatorCoreConfig {
   /** Process start time (epoch ms): orders heartbeats across restarts. */
   readonly boot: number;
   readonly dispatcher: Endpoint;
-  /** Tasks run in parallel at most; more are refused with a `busy` ack. */
+  /** Tasks run in parallel at most (the node's slots). */
   readonly capacity: number;
+  /** Tasks held in a local queue beyond capacity (overlay mode; 0 = refuse with `busy` when full). */
+  readonly queueMax: number;
   /** The emulated long computation: each task takes a random time in this range (0 is allowed). */
   readonly computeMs: RangeMs;
   readonly heartbeatIntervalMs: number;
@@ -40,6 +51,7 @@ export type CalculatorOutput =
   | { readonly kind: "send"; readonly to: Endpoint; readonly packet: Packet }
   | { readonly kind: "compute"; readonly taskId: TaskId; readonly input: string; readonly rounds: number }
   | { readonly kind: "task_started"; readonly taskId: TaskId; readonly computeMs: number }
+  | { readonly kind: "task_queued"; readonly taskId: TaskId; readonly queuedCount: number }
   | { readonly kind: "task_finished"; readonly taskId: TaskId; readonly isCorrupt: boolean }
   | { readonly kind: "outage_started"; readonly durationMs: number }
   | { readonly kind: "outage_ended" }

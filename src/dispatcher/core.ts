@@ -52,6 +52,11 @@ export class DispatcherCore {
     return { queued: this.#queue.size, running: this.#tasks.size - this.#queue.size, cachedResults: this.#finals.size };
   }
 
+  /** Final answers evicted from the recent-results cache before their time (cache too small). */
+  get resultsEvictedCount(): number {
+    return this.#finals.evictedCount;
+  }
+
   /** Resends of assigns so far. */
   get assignResentCount(): number {
     return this.#assigns.resentCount;
@@ -204,19 +209,67 @@ export class DispatcherCore {
     const calculator = this.registry.touch(nowMs, ack.from, from);
     if (calculator === undefined) return [{ kind: "packet_dropped", reason: "unknown_calculator", type: ack.type }];
     const task = this.#tasks.get(ack.taskId);
-    if (task?.copy?.calculatorId !== ack.from) {
-      return [{ kind: "packet_dropped", reason: task === undefined ? "unknown_task" : "not_assigned", type: ack.type }];
-    }
+    if (task?.copy === undefined) return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
     const outputs: DispatcherOutput[] = [];
-    if (ack.state === "busy") {
-      calculator.reportedRunning = calculator.capacity; // full until its next heartbeat says otherwise
-      this.#replace(nowMs, task, "busy", outputs);
-      this.#drainQueue(nowMs, outputs);
-    } else if (!task.copy.isAcked) {
-      task.copy.isAcked = true;
-      this.#assigns.reschedule(nowMs, task.taskId, this.#probePolicy);
+    const isHolder = task.copy.calculatorId === ack.from;
+    if (!isHolder) {
+      // Overlay mode: the node a task was moved to announces it holds it now.
+      if (ack.state !== "queued" && ack.state !== "running") {
+        return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
+      }
+      this.#moveCopy(nowMs, task, ack.from, outputs);
+      return outputs;
+    }
+    switch (ack.state) {
+      case "busy":
+        calculator.reportedRunning = calculator.capacity; // full until its next heartbeat says otherwise
+        this.#replace(nowMs, task, "busy", outputs);
+        this.#drainQueue(nowMs, outputs);
+        break;
+      case "moved":
+        if (ack.holder !== undefined && ack.holder !== ack.from && this.registry.get(ack.holder) !== undefined) {
+          this.#moveCopy(nowMs, task, ack.holder, outputs);
+        }
+        break;
+      case "queued":
+        // Waiting in its holder's queue is an answer: the task timeout counts from when it runs.
+        task.copy = { ...task.copy, timeoutMs: nowMs + this.#config.taskTimeoutMs };
+        this.#markAcked(nowMs, task);
+        break;
+      case "running":
+        this.#markAcked(nowMs, task);
+        break;
     }
     return outputs;
+  }
+
+  #markAcked(nowMs: number, task: TaskEntry): void {
+    if (task.copy === undefined || task.copy.isAcked) return;
+    task.copy.isAcked = true;
+    this.#assigns.reschedule(nowMs, task.taskId, this.#probePolicy);
+  }
+
+  /** The overlay moved a task from its holder to `holderId`: follow it, without resending it. */
+  #moveCopy(nowMs: number, task: TaskEntry, holderId: NodeId, outputs: DispatcherOutput[]): void {
+    const copy = task.copy;
+    const holder = this.registry.get(holderId);
+    if (copy === undefined || holder === undefined || copy.calculatorId === holderId) return;
+    this.registry.get(copy.calculatorId)?.assigned.delete(task.taskId);
+    holder.assigned.add(task.taskId);
+    task.attemptedBy.add(holderId);
+    task.copy = {
+      calculatorId: holderId,
+      attempt: copy.attempt,
+      timeoutMs: nowMs + this.#config.taskTimeoutMs,
+      isAcked: true,
+    };
+    this.#assigns.reschedule(nowMs, task.taskId, this.#probePolicy);
+    outputs.push({
+      kind: "task_moved",
+      taskId: task.taskId,
+      fromCalculatorId: copy.calculatorId,
+      toCalculatorId: holderId,
+    });
   }
 
   #expireCalculators(nowMs: number, outputs: DispatcherOutput[]): void {
@@ -233,9 +286,9 @@ export class DispatcherCore {
     for (const calculatorId of evicted) outputs.push({ kind: "calculator_evicted", calculatorId });
   }
 
-  /** Assigns `task` to the best free calculator; false when none is free. */
-  #place(nowMs: number, task: TaskEntry, outputs: DispatcherOutput[]): boolean {
-    const calculatorId = this.#config.placement.pick(this.registry.candidates(nowMs));
+  /** Assigns `task` to the best free calculator not in `exclude`; false when none is free. */
+  #place(nowMs: number, task: TaskEntry, outputs: DispatcherOutput[], exclude?: ReadonlySet<NodeId>): boolean {
+    const calculatorId = this.#config.placement.pick(this.registry.candidates(nowMs, exclude));
     const calculator = calculatorId === undefined ? undefined : this.registry.get(calculatorId);
     if (calculator === undefined) return false;
     assert(this.registry.freeSlots(calculator) > 0, "placement chose a full calculator");
@@ -280,7 +333,11 @@ export class DispatcherCore {
     this.#release(task);
     if (reason === "task_timeout") this.registry.recordOutcome(copy.calculatorId, true);
     outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId: copy.calculatorId, reason });
-    if (!this.#place(nowMs, task, outputs)) this.#queue.requeueFirst(task);
+    // SPEC 3: a timed-out task goes to *another* free calculator; back to the silent one only if none is.
+    const isPlaced =
+      (reason === "task_timeout" && this.#place(nowMs, task, outputs, new Set([copy.calculatorId]))) ||
+      this.#place(nowMs, task, outputs);
+    if (!isPlaced) this.#queue.requeueFirst(task);
   }
 
   #release(task: TaskEntry): void {

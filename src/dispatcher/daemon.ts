@@ -52,6 +52,12 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         counters.add(`task_replaced.${output.reason}`);
         log.info({ taskId: output.taskId, calculatorId: output.calculatorId, reason: output.reason }, "task re-placed");
         break;
+      case "task_moved":
+        log.debug(
+          { taskId: output.taskId, from: output.fromCalculatorId, to: output.toCalculatorId },
+          "task moved by the overlay",
+        );
+        break;
       case "calculator_registered":
         log.info({ calculatorId: output.calculatorId, endpoint: output.endpoint }, "calculator registered");
         break;
@@ -72,7 +78,9 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         break;
       case "packet_dropped":
         counters.add(`packet_dropped.${output.reason}`);
-        log.debug({ reason: output.reason, type: output.type }, "packet dropped");
+        if (output.reason === "registry_full")
+          log.warn({ type: output.type }, "calculator refused: registry full (calculatorsMax)");
+        else log.debug({ reason: output.reason, type: output.type }, "packet dropped");
         break;
     }
   };
@@ -85,6 +93,7 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
       stopTicking();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
+      if (core.resultsEvictedCount > 0) counters.add("results_cache_evicted", core.resultsEvictedCount);
       log.info({ counters: counters.toJSON(), tasks: core.counts() }, "dispatcher stopped");
     },
   };

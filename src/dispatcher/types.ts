@@ -40,6 +40,12 @@ export type DispatcherOutput =
       readonly calculatorId: NodeId;
       readonly reason: ReplaceReason;
     }
+  | {
+      readonly kind: "task_moved";
+      readonly taskId: TaskId;
+      readonly fromCalculatorId: NodeId;
+      readonly toCalculatorId: NodeId;
+    }
   | { readonly kind: "calculator_registered"; readonly calculatorId: NodeId; readonly endpoint: Endpoint }
   | { readonly kind: "calculator_recovered"; readonly calculatorId: NodeId }
   | { readonly kind: "calculator_restarted"; readonly calculatorId: NodeId }

@@ -1,6 +1,7 @@
 /**
  * One root pino logger per process. Logs go to stderr (stdout is kept for statistics and JSON
- * output), as JSON lines, or pretty when stderr is a terminal and --json-logs is not given.
+ * output), as JSON lines, or pretty when stdout is a terminal (SPEC section 8: an interactive run)
+ * and --json-logs is not given.
  */
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
@@ -19,7 +20,7 @@ export interface LoggerOptions {
 /** Builds the process logger for `service` (dispatcher, calculator, client...) named `nodeId`. */
 export function createLogger(service: string, nodeId: string, options: LoggerOptions): Logger {
   const base = { service, nodeId };
-  if (!options.isJson && process.stderr.isTTY) {
+  if (!options.isJson && process.stdout.isTTY) {
     const stream = pretty({ destination: 2, colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" });
     return pino({ level: options.level, base }, stream);
   }

@@ -69,13 +69,15 @@ export const TaskAck = z
     ...envelope,
     type: z.literal("task.ack"),
     taskId: TaskId,
-    state: z.enum(["queued", "running", "busy"]),
+    state: z.enum(["queued", "running", "busy", "moved"]),
+    holder: NodeId.optional(),
   })
   .register(wire, {
     id: "TaskAck",
     description:
       "Receipt for a submit or assign that is not answered at once (a prompt result is its own ack). " +
-      "busy: a calculator refuses an assign because it is full.",
+      "busy: a calculator refuses an assign because it is full. queued: it holds the task in its local " +
+      "queue (overlay mode). moved: the overlay moved the task on to `holder`, which now answers for it.",
   });
 
 export const TaskAssign = z

@@ -41,6 +41,7 @@ export function simCalculatorConfig(
     boot,
     dispatcher,
     capacity: 2,
+    queueMax: 0,
     computeMs: { min: 20, max: 400 },
     heartbeatIntervalMs: 100,
     failure: { probability: 0, checkIntervalMs: 1_000, durationMs: { min: 200, max: 800 } },

@@ -1,0 +1,199 @@
+/**
+ * Goal: in overlay mode a calculator holds tasks in a bounded local queue, a move hands over only
+ * queued (never running) tasks, the old holder points the dispatcher at the new one, and the
+ * dispatcher follows a moved task instead of timing it out or running it twice.
+ * Method: the calculator and dispatcher cores with plain values and explicit nowMs.
+ */
+import { describe, expect, it } from "vitest";
+
+import { CalculatorCore } from "../../../src/calculator/core.js";
+import type { CalculatorOutput } from "../../../src/calculator/types.js";
+import { DispatcherCore } from "../../../src/dispatcher/core.js";
+import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
+import type { Packet } from "../../../src/protocol/packet.js";
+import { seededRng } from "../../../src/runtime/rng.js";
+import { simCalculatorConfig, simDispatcherConfig } from "../../../src/sim/sim-configs.js";
+
+const DISPATCHER = { host: "10.0.0.1", port: 5555 };
+const CLIENT = { host: "10.0.2.1", port: 9000 };
+const X = { host: "10.0.1.1", port: 7001 };
+const Y = { host: "10.0.1.2", port: 7002 };
+const ids = [
+  "00000000-0000-4000-8000-00000000000a",
+  "00000000-0000-4000-8000-00000000000b",
+  "00000000-0000-4000-8000-00000000000c",
+  "00000000-0000-4000-8000-00000000000d",
+] as const;
+
+function assign(taskId: string): Packet {
+  return { v: 1, type: "task.assign", from: "dispatcher", taskId, attempt: 1, input: "abc", rounds: 1 };
+}
+
+function sends(outputs: readonly (CalculatorOutput | DispatcherOutput)[]): Packet[] {
+  return outputs.flatMap((o) => (o.kind === "send" ? [o.packet] : []));
+}
+
+function overlayCalculator(nodeId: string): CalculatorCore {
+  const config = simCalculatorConfig(nodeId, 1, DISPATCHER, {
+    capacity: 1,
+    queueMax: 2,
+    computeMs: { min: 100, max: 100 },
+  });
+  return new CalculatorCore(config, seededRng(1), 0);
+}
+
+describe("calculator local queue", () => {
+  it("runs `capacity`, queues up to queueMax with a `queued` receipt, then refuses with `busy`", () => {
+    const calc = overlayCalculator("x");
+    expect(calc.onPacket(0, DISPATCHER, assign(ids[0])).map((o) => o.kind)).toEqual(["task_started", "compute"]);
+    expect(sends(calc.onPacket(0, DISPATCHER, assign(ids[1])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[1], state: "queued" },
+    ]);
+    calc.onPacket(0, DISPATCHER, assign(ids[2]));
+    expect(sends(calc.onPacket(0, DISPATCHER, assign(ids[3])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[3], state: "busy" },
+    ]);
+    expect(calc.queuedTaskIds()).toEqual([ids[1], ids[2]]);
+    const heartbeat = sends(calc.onTick(0)).find((p) => p.type === "calc.heartbeat");
+    expect(heartbeat).toMatchObject({ capacity: 3, running: 3 });
+  });
+
+  it("starts the oldest queued task when a slot frees", () => {
+    const calc = overlayCalculator("x");
+    calc.onPacket(0, DISPATCHER, assign(ids[0]));
+    calc.onPacket(0, DISPATCHER, assign(ids[1]));
+    calc.onComputed(0, ids[0], "a".repeat(64));
+    const outputs = calc.onTick(100);
+    expect(outputs.filter((o) => o.kind === "task_started").map((o) => (o as { taskId: string }).taskId)).toEqual([
+      ids[1],
+    ]);
+    expect(calc.queuedCount).toBe(0);
+  });
+
+  it("a move takes only queued tasks, newest first; the old holder then answers `moved` with the new holder", () => {
+    const calc = overlayCalculator("x");
+    calc.onPacket(0, DISPATCHER, assign(ids[0]));
+    calc.onPacket(0, DISPATCHER, assign(ids[1]));
+    calc.onPacket(0, DISPATCHER, assign(ids[2]));
+    const taken = calc.takeQueued(10, 5, "y");
+    expect(taken.map((t) => t.taskId)).toEqual([ids[1], ids[2]]);
+    expect(calc.runningCount).toBe(1);
+    expect(sends(calc.onPacket(20, DISPATCHER, assign(ids[2])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[2], state: "moved", holder: "y" },
+    ]);
+    calc.restoreQueued(taken.slice(0, 1));
+    expect(sends(calc.onPacket(30, DISPATCHER, assign(ids[1])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[1], state: "queued" },
+    ]);
+  });
+
+  it("the receiving node tells the dispatcher it holds the task and refuses beyond its queue", () => {
+    const giver = overlayCalculator("x");
+    giver.onPacket(0, DISPATCHER, assign(ids[0]));
+    giver.onPacket(0, DISPATCHER, assign(ids[1]));
+    giver.onPacket(0, DISPATCHER, assign(ids[2]));
+    const receiver = overlayCalculator("y");
+    receiver.onPacket(0, DISPATCHER, assign(ids[3]));
+    const { outputs, refused } = receiver.acceptMoved(5, [
+      ...giver.takeQueued(5, 2, "y"),
+      { taskId: "00000000-0000-4000-8000-0000000000ee", attempt: 1, input: "q", rounds: 1, replyTo: X },
+    ]);
+    expect(sends(outputs)).toEqual([
+      { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "queued" },
+      { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "queued" },
+    ]);
+    expect(refused.map((t) => t.taskId)).toEqual(["00000000-0000-4000-8000-0000000000ee"]);
+  });
+});
+
+function dispatcherWithTwo(): DispatcherCore {
+  const core = new DispatcherCore(
+    simDispatcherConfig({ taskTimeoutMs: 1_000, heartbeatTimeoutMs: 60_000, evictAfterMs: 120_000 }),
+  );
+  core.onPacket(0, X, { v: 1, type: "calc.heartbeat", from: "x", boot: 1, seq: 1, capacity: 3, running: 0 });
+  core.onPacket(0, Y, { v: 1, type: "calc.heartbeat", from: "y", boot: 1, seq: 1, capacity: 3, running: 0 });
+  return core;
+}
+
+describe("dispatcher follows moved tasks", () => {
+  it("a `queued` receipt from the receiving node moves the copy there; probes and results follow it", () => {
+    const core = dispatcherWithTwo();
+    const placed = core.onPacket(0, CLIENT, {
+      v: 1,
+      type: "task.submit",
+      from: "c",
+      taskId: ids[0],
+      input: "abc",
+      rounds: 1,
+    });
+    const first = placed.find((o) => o.kind === "send") as { to: typeof X };
+    const giver = first.to.port === X.port ? "x" : "y";
+    const [receiver, receiverAt] = giver === "x" ? (["y", Y] as const) : (["x", X] as const);
+    const moved = core.onPacket(10, receiverAt, {
+      v: 1,
+      type: "task.ack",
+      from: receiver,
+      taskId: ids[0],
+      state: "queued",
+    });
+    expect(moved).toEqual([{ kind: "task_moved", taskId: ids[0], fromCalculatorId: giver, toCalculatorId: receiver }]);
+    expect(core.holderOf(ids[0])).toBe(receiver);
+    const probes = sends(core.onTick(10 + simDispatcherConfig().probeIntervalMs)).filter(
+      (p) => p.type === "task.assign",
+    );
+    expect(probes).toEqual([expect.objectContaining({ type: "task.assign", taskId: ids[0] })]);
+    const done = core.onPacket(500, receiverAt, {
+      v: 1,
+      type: "task.done",
+      from: receiver,
+      taskId: ids[0],
+      attempt: 1,
+      result: "b".repeat(64),
+    });
+    expect(done.map((o) => o.kind)).toEqual(["send", "task_completed"]);
+  });
+
+  it("a `moved` receipt from the old holder points the dispatcher at the new holder", () => {
+    const core = dispatcherWithTwo();
+    const placed = core.onPacket(0, CLIENT, {
+      v: 1,
+      type: "task.submit",
+      from: "c",
+      taskId: ids[1],
+      input: "abc",
+      rounds: 1,
+    });
+    const to = (placed.find((o) => o.kind === "send") as { to: typeof X }).to;
+    const [giver, receiver] = to.port === X.port ? ["x", "y"] : ["y", "x"];
+    const outputs = core.onPacket(20, to, {
+      v: 1,
+      type: "task.ack",
+      from: giver,
+      taskId: ids[1],
+      state: "moved",
+      holder: receiver,
+    });
+    expect(outputs).toEqual([
+      { kind: "task_moved", taskId: ids[1], fromCalculatorId: giver, toCalculatorId: receiver },
+    ]);
+  });
+
+  it("a task waiting in its holder's queue is not re-placed at taskTimeoutMs while the holder keeps saying `queued`", () => {
+    const core = dispatcherWithTwo();
+    const placed = core.onPacket(0, CLIENT, {
+      v: 1,
+      type: "task.submit",
+      from: "c",
+      taskId: ids[2],
+      input: "abc",
+      rounds: 1,
+    });
+    const to = (placed.find((o) => o.kind === "send") as { to: typeof X }).to;
+    const holder = to.port === X.port ? "x" : "y";
+    core.onPacket(900, to, { v: 1, type: "task.ack", from: holder, taskId: ids[2], state: "queued" });
+    expect(core.onTick(1_000).filter((o) => o.kind === "task_replaced")).toEqual([]);
+    expect(core.onTick(1_900).filter((o) => o.kind === "task_replaced")).toEqual([
+      { kind: "task_replaced", taskId: ids[2], calculatorId: holder, reason: "task_timeout" },
+    ]);
+  });
+});
