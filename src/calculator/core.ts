@@ -6,6 +6,7 @@
  */
 
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { MovedTask } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
 import type { TaskAssign, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
@@ -43,8 +44,10 @@ export class CalculatorCore {
   readonly #rng: Rng;
   /** BOUNDED: config.capacity; assigns beyond it are refused with a `busy` ack. */
   readonly #running = new Map<TaskId, RunningTask>();
-  /** BOUNDED: config.queueMax; assigns beyond capacity + queueMax are refused with `busy`. */
+  /** BOUNDED: config.queueMax (with #reserved); assigns beyond capacity + queueMax are refused with `busy`. */
   readonly #queued: QueuedTask[] = [];
+  /** BOUNDED: taken from #queued, so queued + reserved never exceed config.queueMax. */
+  readonly #reserved = new Map<TaskId, QueuedTask>();
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly #results: BoundedMap<TaskId, CachedResult>;
   /** Tasks the overlay moved away, and to whom. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
@@ -81,43 +84,70 @@ export class CalculatorCore {
     return this.#queued.map((task) => task.taskId);
   }
 
-  /**
-   * Removes up to `count` queued (never running) tasks for a move to `holder`, newest first so the
-   * oldest keep their place here. Returns what was taken: fewer (even none) if they started meanwhile.
-   */
-  takeQueued(nowMs: number, count: number, holder: string): QueuedTask[] {
-    assert(count >= 0, "cannot take a negative number of tasks");
-    const taken = this.#queued.splice(Math.max(0, this.#queued.length - count), count);
-    for (const task of taken) this.#movedTo.set(nowMs, task.taskId, holder);
-    return taken;
-  }
-
-  /** Puts back tasks whose move was refused or failed (they were never handed over). */
-  restoreQueued(tasks: readonly QueuedTask[]): void {
-    for (const task of tasks) this.#movedTo.delete(task.taskId);
-    this.#queued.push(...tasks);
+  /** Tasks reserved for a move in flight: never started, still answered for as queued. */
+  get reservedCount(): number {
+    return this.#reserved.size;
   }
 
   /**
-   * Accepts tasks moved here by the overlay: each is queued (or started when a slot is free) and the
-   * dispatcher is told this node now holds it. Tasks beyond the queue's room are returned, refused.
+   * Reserves up to `countMax` queued (never running) tasks for a move, newest first so the oldest
+   * keep their place here. Fewer, even none, when tasks started meanwhile: the move adapts.
    */
-  acceptMoved(nowMs: number, tasks: readonly QueuedTask[]): { outputs: CalculatorOutput[]; refused: QueuedTask[] } {
+  reserveQueued(countMax: number): MovedTask[] {
+    assert(countMax >= 0, "cannot reserve a negative number of tasks");
+    const taken = this.#queued.splice(Math.max(0, this.#queued.length - countMax), countMax);
+    for (const task of taken) this.#reserved.set(task.taskId, task);
+    return taken.map(({ taskId, input, rounds }) => ({ taskId, input, rounds }));
+  }
+
+  /** The receiver `holder` accepted these reserved tasks: they are its now; probes are pointed there. */
+  commitMoved(nowMs: number, taskIds: readonly TaskId[], holder: string): void {
+    for (const taskId of taskIds) {
+      if (this.#reserved.delete(taskId)) this.#movedTo.set(nowMs, taskId, holder);
+    }
+  }
+
+  /** The receiver refused these reserved tasks: back to the queue (started at once if a slot is free). */
+  releaseReserved(nowMs: number, taskIds: readonly TaskId[]): CalculatorOutput[] {
+    for (const taskId of taskIds) {
+      const task = this.#reserved.get(taskId);
+      if (task === undefined) continue;
+      this.#reserved.delete(taskId);
+      this.#queued.push(task);
+    }
     const outputs: CalculatorOutput[] = [];
-    const refused: QueuedTask[] = [];
+    this.#startQueued(nowMs, outputs);
+    return outputs;
+  }
+
+  /**
+   * Accepts tasks moved here by the overlay, idempotently by id (a task already held counts as
+   * accepted). Each accepted task is queued (or started when a slot is free) and the dispatcher is
+   * told this node holds it now. Tasks beyond the queue's room are refused.
+   */
+  acceptIncoming(
+    nowMs: number,
+    tasks: readonly MovedTask[],
+  ): { accepted: TaskId[]; refused: TaskId[]; outputs: CalculatorOutput[] } {
+    const outputs: CalculatorOutput[] = [];
+    const accepted: TaskId[] = [];
+    const refused: TaskId[] = [];
     for (const task of tasks) {
-      if (this.#running.has(task.taskId) || this.#queued.some((q) => q.taskId === task.taskId)) continue;
-      if (this.#queued.length >= this.#config.queueMax) {
-        refused.push(task);
+      if (this.#holds(nowMs, task.taskId)) {
+        accepted.push(task.taskId);
+        continue;
+      }
+      if (this.#queued.length + this.#reserved.size >= this.#config.queueMax) {
+        refused.push(task.taskId);
         continue;
       }
       this.#movedTo.delete(task.taskId);
-      const moved = { ...task, replyTo: this.#config.dispatcher };
-      this.#queued.push(moved);
-      outputs.push(this.#ack(moved.replyTo, task.taskId, "queued"));
+      this.#queued.push({ ...task, attempt: 1, replyTo: this.#config.dispatcher });
+      accepted.push(task.taskId);
+      outputs.push(this.#ack(this.#config.dispatcher, task.taskId, "queued"));
     }
     this.#startQueued(nowMs, outputs);
-    return { outputs, refused };
+    return { accepted, refused, outputs };
   }
 
   get completedCount(): number {
@@ -126,6 +156,15 @@ export class CalculatorCore {
 
   get isInOutage(): boolean {
     return this.#outageUntilMs !== undefined;
+  }
+
+  #holds(nowMs: number, taskId: TaskId): boolean {
+    return (
+      this.#running.has(taskId) ||
+      this.#reserved.has(taskId) ||
+      this.#queued.some((task) => task.taskId === taskId) ||
+      this.#results.has(nowMs, taskId)
+    );
   }
 
   onPacket(nowMs: number, from: Endpoint, packet: Packet): CalculatorOutput[] {
@@ -177,7 +216,9 @@ export class CalculatorCore {
     }
     const holder = this.#movedTo.get(nowMs, assign.taskId);
     if (holder !== undefined) return [this.#ack(from, assign.taskId, "moved", holder)];
-    if (this.#queued.some((task) => task.taskId === assign.taskId)) return [this.#ack(from, assign.taskId, "queued")];
+    if (this.#reserved.has(assign.taskId) || this.#queued.some((task) => task.taskId === assign.taskId)) {
+      return [this.#ack(from, assign.taskId, "queued")];
+    }
     const task: QueuedTask = {
       taskId: assign.taskId,
       attempt: assign.attempt,
@@ -186,7 +227,8 @@ export class CalculatorCore {
       replyTo: from,
     };
     if (this.#running.size < this.#config.capacity) return this.#start(nowMs, task);
-    if (this.#queued.length >= this.#config.queueMax) return [this.#ack(from, assign.taskId, "busy")];
+    if (this.#queued.length + this.#reserved.size >= this.#config.queueMax)
+      return [this.#ack(from, assign.taskId, "busy")];
     this.#queued.push(task);
     return [
       { kind: "task_queued", taskId: task.taskId, queuedCount: this.#queued.length },
@@ -260,7 +302,7 @@ export class CalculatorCore {
         boot: this.#config.boot,
         seq: this.#seq,
         capacity: this.#config.capacity + this.#config.queueMax,
-        running: this.#running.size + this.#queued.length,
+        running: this.#running.size + this.#queued.length + this.#reserved.size,
       },
     };
   }

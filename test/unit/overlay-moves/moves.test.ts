@@ -70,39 +70,62 @@ describe("calculator local queue", () => {
     expect(calc.queuedCount).toBe(0);
   });
 
-  it("a move takes only queued tasks, newest first; the old holder then answers `moved` with the new holder", () => {
+  it("a move reserves only queued tasks, newest first; a reserved task is still answered for as queued", () => {
     const calc = overlayCalculator("x");
     calc.onPacket(0, DISPATCHER, assign(ids[0]));
     calc.onPacket(0, DISPATCHER, assign(ids[1]));
     calc.onPacket(0, DISPATCHER, assign(ids[2]));
-    const taken = calc.takeQueued(10, 5, "y");
-    expect(taken.map((t) => t.taskId)).toEqual([ids[1], ids[2]]);
-    expect(calc.runningCount).toBe(1);
-    expect(sends(calc.onPacket(20, DISPATCHER, assign(ids[2])))).toEqual([
-      { v: 1, type: "task.ack", from: "x", taskId: ids[2], state: "moved", holder: "y" },
+    const reserved = calc.reserveQueued(5);
+    expect(reserved).toEqual([
+      { taskId: ids[1], input: "abc", rounds: 1 },
+      { taskId: ids[2], input: "abc", rounds: 1 },
     ]);
-    calc.restoreQueued(taken.slice(0, 1));
-    expect(sends(calc.onPacket(30, DISPATCHER, assign(ids[1])))).toEqual([
-      { v: 1, type: "task.ack", from: "x", taskId: ids[1], state: "queued" },
+    expect(calc.runningCount).toBe(1);
+    // Until the receiver accepts, the dispatcher must not be pointed anywhere else.
+    expect(sends(calc.onPacket(10, DISPATCHER, assign(ids[2])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[2], state: "queued" },
+    ]);
+    calc.commitMoved(20, [ids[2]], "y");
+    expect(sends(calc.onPacket(30, DISPATCHER, assign(ids[2])))).toEqual([
+      { v: 1, type: "task.ack", from: "x", taskId: ids[2], state: "moved", holder: "y" },
     ]);
   });
 
-  it("the receiving node tells the dispatcher it holds the task and refuses beyond its queue", () => {
+  it("a refused move puts the tasks back, and starts one at once if a slot freed meanwhile", () => {
+    const calc = overlayCalculator("x");
+    calc.onPacket(0, DISPATCHER, assign(ids[0]));
+    calc.onPacket(0, DISPATCHER, assign(ids[1]));
+    calc.reserveQueued(1);
+    calc.onComputed(0, ids[0], "a".repeat(64));
+    const finished = calc.onTick(100);
+    expect(finished.filter((o) => o.kind === "task_started")).toEqual([]); // reserved tasks never start
+    const released = calc.releaseReserved(110, [ids[1]]);
+    expect(released.filter((o) => o.kind === "task_started").map((o) => (o as { taskId: string }).taskId)).toEqual([
+      ids[1],
+    ]);
+    expect(calc.reservedCount).toBe(0);
+  });
+
+  it("the receiving node accepts idempotently, tells the dispatcher it holds each task, and refuses beyond its queue", () => {
     const giver = overlayCalculator("x");
     giver.onPacket(0, DISPATCHER, assign(ids[0]));
     giver.onPacket(0, DISPATCHER, assign(ids[1]));
     giver.onPacket(0, DISPATCHER, assign(ids[2]));
     const receiver = overlayCalculator("y");
     receiver.onPacket(0, DISPATCHER, assign(ids[3]));
-    const { outputs, refused } = receiver.acceptMoved(5, [
-      ...giver.takeQueued(5, 2, "y"),
-      { taskId: "00000000-0000-4000-8000-0000000000ee", attempt: 1, input: "q", rounds: 1, replyTo: X },
-    ]);
-    expect(sends(outputs)).toEqual([
+    const extra = { taskId: "00000000-0000-4000-8000-0000000000ee", input: "q", rounds: 1 };
+    const offer = [...giver.reserveQueued(2), extra];
+    const first = receiver.acceptIncoming(5, offer);
+    expect(first.accepted).toEqual([ids[1], ids[2]]);
+    expect(first.refused).toEqual([extra.taskId]);
+    expect(sends(first.outputs)).toEqual([
       { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "queued" },
       { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "queued" },
     ]);
-    expect(refused.map((t) => t.taskId)).toEqual(["00000000-0000-4000-8000-0000000000ee"]);
+    const again = receiver.acceptIncoming(6, offer.slice(0, 2));
+    expect(again.accepted).toEqual([ids[1], ids[2]]);
+    expect(sends(again.outputs)).toEqual([]);
+    expect(receiver.queuedCount).toBe(2);
   });
 });
 
