@@ -78,7 +78,8 @@ export async function bindOrExplain(host: string, port: number, what: string): P
 
 /** Parses `MIN,MAX` milliseconds from a flag. */
 export function parseRangeFlag(value: string, flag: string): { min: number; max: number } {
-  const parts = value.split(",").map((part) => Number(part.trim()));
+  // Number("") is 0: a blank part must be an error, not a silent zero.
+  const parts = value.split(",").map((part) => (part.trim() === "" ? Number.NaN : Number(part)));
   const [min, max] = parts.length === 1 ? [parts[0], parts[0]] : parts;
   if (
     parts.length > 2 ||
@@ -94,7 +95,7 @@ export function parseRangeFlag(value: string, flag: string): { min: number; max:
 
 /** Parses a number flag within bounds. */
 export function parseNumberFlag(value: string, flag: string, min: number, max: number, isInteger = true): number {
-  const parsed = Number(value);
+  const parsed = value.trim() === "" ? Number.NaN : Number(value); // Number("") is 0, not an error
   if (!Number.isFinite(parsed) || (isInteger && !Number.isInteger(parsed)) || parsed < min || parsed > max) {
     const kind = isInteger ? "a whole number" : "a number";
     throw new ConfigError(`Flag ${flag} expects ${kind} from ${min} to ${max}, got "${value}".`);
