@@ -43,6 +43,8 @@ export type MoveOutput =
       readonly refused: string[];
     }
   | { readonly kind: "send_report"; readonly to: string; readonly report: MoveReport }
+  /** These tasks now live on `to`: the shell tells the dispatcher (the report carries the same ids). */
+  | { readonly kind: "tasks_moved"; readonly to: string; readonly taskIds: readonly string[] }
   | { readonly kind: "move_ignored"; readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" };
 
 /** The outcome of one order, as sent in `overlay.move.report`. */
@@ -129,7 +131,9 @@ export class MoveNode {
     this.#queue.commitMoved(moved);
     this.#queue.releaseReserved(returned);
     const report = { ...reportOf(offer.order), movedTaskIds: moved, unmovedCount: offer.order.count - moved.length };
-    return [{ kind: "send_report", to: offer.root, report }];
+    const outputs: MoveOutput[] = [{ kind: "send_report", to: offer.root, report }];
+    if (moved.length > 0) outputs.push({ kind: "tasks_moved", to: offer.order.to, taskIds: moved });
+    return outputs;
   }
 
   /** Offers still waiting for a reply (their tasks stay reserved). */

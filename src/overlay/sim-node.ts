@@ -4,6 +4,7 @@
  * real codec over a {@link Transport}; time arrives as `nowMs`. The shell counts, the cores decide.
  */
 import { decodePacket, encodePacket } from "../protocol/codec.js";
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { OverlayPacket, WaveEcho } from "../protocol/overlay-packets.js";
 import { assert } from "../runtime/assert.js";
 import type { Datagram, Endpoint, Transport } from "../transport/transport.js";
@@ -128,6 +129,7 @@ export class SimNode {
     const nowMs = this.#deps.nowMs();
     switch (packet.type) {
       case "wave.explore":
+        this.#assembler.forgetBefore(packet.waveId - WAVES_MAX); // parts of forgotten waves never complete
         this.#performEcho(this.echo.onExplore(packet.from, packet.waveId, this.#load()));
         break;
       case "wave.echo":
@@ -232,6 +234,8 @@ export class SimNode {
             movedTaskIds: [...output.report.movedTaskIds],
           });
           break;
+        case "tasks_moved":
+          break; // a daemon tells the dispatcher here; the simulation has none
         case "move_ignored":
           this.#deps.events.onDropped(`move_${output.reason}`);
           break;
@@ -242,7 +246,7 @@ export class SimNode {
   /** Reliable send; a message to ourselves is handled at once, as the daemon would. */
   #send(to: string, draft: PacketDraft): void {
     if (to === this.id) {
-      this.#handle({ ...draft, v: 1, from: this.id, seq: 0 } as ReliablePacket);
+      this.#handle({ ...draft, v: PROTOCOL_VERSION, from: this.id, seq: 0 } as ReliablePacket);
       return;
     }
     const send = this.link.send(this.#deps.nowMs(), to, draft);

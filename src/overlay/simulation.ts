@@ -141,6 +141,7 @@ class SimState implements SimNodeEvents {
     this.finnMessageCount += 1;
   }
   onEchoDecided(waveId: number, report: SubtreeReport): void {
+    if (!this.messagesPerWave.has(waveId)) this.messagesPerWave.set(waveId, 0); // a lone root sends nothing
     this.onDecided(waveId, report);
   }
   onFinnCompleted(_waveId: number, actedCount: number): void {

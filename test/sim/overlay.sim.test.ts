@@ -84,6 +84,21 @@ describe("run-overlay-sim scenario", () => {
     },
   );
 
+  it("runs a lone root: two empty echo waves, nothing moves", () => {
+    const parsed = parseTopology({ nodes: [{ id: "solo", slots: 3, parents: [] }] });
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const run = simulateOverlay({ topology: parsed.topology, loads: { solo: 6 }, lossProbability: 0.5, seed: 1 });
+    expect(run.result).toEqual({
+      nodes: 1,
+      echo: { waves: 2, messagesPerWave: [0, 0] },
+      finn: { messages: 0 },
+      moved: 0,
+      retransmissions: 0,
+      loadsBefore: { solo: 6 },
+      loadsAfter: { solo: 6 },
+    });
+  });
+
   it("replays exactly from its seed", () => {
     const topology = generated("tree", 100, 8);
     const a = simulateOverlay({ topology, lossProbability: 0.25, seed: 99 });

@@ -48,7 +48,9 @@ describe("MoveNode handshake", () => {
     expect(giverQueue.count("reserved")).toBe(3);
     const reply = only(receiver.onOffer(1, "g", 1, 0, offer.tasks), "send_reply");
     expect(reply.accepted).toHaveLength(3);
-    const report = only(giver.onReply(2, "r", 1, 0, reply.accepted), "send_report");
+    const outputs = giver.onReply(2, "r", 1, 0, reply.accepted);
+    expect(outputs[1]).toEqual({ kind: "tasks_moved", to: "r", taskIds: expect.any(Array) });
+    const report = only(outputs.slice(0, 1), "send_report");
     expect(report.to).toBe("root");
     expect(report.report).toMatchObject({ round: 1, index: 0, to: "r", unmovedCount: 0 });
     expect(new Set(report.report.movedTaskIds)).toEqual(new Set(offer.tasks.map((t) => t.taskId)));
@@ -76,7 +78,7 @@ describe("MoveNode handshake", () => {
     const reply = only(receiver.onOffer(1, "g", 1, 0, offer.tasks), "send_reply");
     expect(reply.accepted).toHaveLength(1);
     expect(reply.refused).toHaveLength(2);
-    const report = only(giver.onReply(2, "r", 1, 0, reply.accepted), "send_report");
+    const report = only(giver.onReply(2, "r", 1, 0, reply.accepted).slice(0, 1), "send_report");
     expect(report.report.unmovedCount).toBe(2);
     expect(giverQueue.count("queued")).toBe(3);
     expect(receiverQueue.count("queued")).toBe(1);
@@ -89,7 +91,7 @@ describe("MoveNode handshake", () => {
     const reply = receiver.onOffer(1, "g", 1, 0, offer.tasks);
     expect(receiver.onOffer(2, "g", 1, 0, offer.tasks)).toEqual(reply);
     const accepted = only(reply, "send_reply").accepted;
-    only(giver.onReply(3, "r", 1, 0, accepted), "send_report");
+    only(giver.onReply(3, "r", 1, 0, accepted).slice(0, 1), "send_report");
     expect(only(giver.onReply(4, "r", 1, 0, accepted), "move_ignored").reason).toBe("unknown_move");
     expect(only(giver.onReply(4, "x", 1, 9, accepted), "move_ignored").reason).toBe("unknown_move");
     expect(giverQueue.taskIds().length + receiverQueue.taskIds().length).toBe(4);
