@@ -123,7 +123,7 @@ export class CalculatorCore {
   /**
    * Accepts tasks moved here by the overlay, idempotently by id (a task already held counts as
    * accepted). Each accepted task is queued (or started when a slot is free) and the dispatcher is
-   * told this node holds it now. Tasks beyond the queue's room are refused.
+   * told this node holds it now (`task.ack` moved, holder = this node). Beyond the queue's room: refused.
    */
   acceptIncoming(
     nowMs: number,
@@ -144,7 +144,7 @@ export class CalculatorCore {
       this.#movedTo.delete(task.taskId);
       this.#queued.push({ ...task, attempt: 1, replyTo: this.#config.dispatcher });
       accepted.push(task.taskId);
-      outputs.push(this.#ack(this.#config.dispatcher, task.taskId, "queued"));
+      outputs.push(this.#ack(this.#config.dispatcher, task.taskId, "moved", this.#config.nodeId));
     }
     this.#startQueued(nowMs, outputs);
     return { accepted, refused, outputs };

@@ -213,8 +213,10 @@ export class DispatcherCore {
     const outputs: DispatcherOutput[] = [];
     const isHolder = task.copy.calculatorId === ack.from;
     if (!isHolder) {
-      // Overlay mode: the node a task was moved to announces it holds it now.
-      if (ack.state !== "queued" && ack.state !== "running") {
+      // Overlay mode: only an explicit arrival announcement ("moved", holder = itself) claims a task.
+      // A stale running/queued receipt from an abandoned copy must not pull the task back. A stale
+      // announcement is harmless: the node it points at answers probes with "moved" to the holder.
+      if (ack.state !== "moved" || ack.holder !== ack.from) {
         return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
       }
       this.#moveCopy(nowMs, task, ack.from, outputs);

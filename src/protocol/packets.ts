@@ -77,7 +77,8 @@ export const TaskAck = z
     description:
       "Receipt for a submit or assign that is not answered at once (a prompt result is its own ack). " +
       "busy: a calculator refuses an assign because it is full. queued: it holds the task in its local " +
-      "queue (overlay mode). moved: the overlay moved the task on to `holder`, which now answers for it.",
+      "queue (overlay mode). moved: the overlay moved the task to `holder`, which now answers for it " +
+      "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives).",
   });
 
 export const TaskAssign = z

@@ -119,8 +119,8 @@ describe("calculator local queue", () => {
     expect(first.accepted).toEqual([ids[1], ids[2]]);
     expect(first.refused).toEqual([extra.taskId]);
     expect(sends(first.outputs)).toEqual([
-      { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "queued" },
-      { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "queued" },
+      { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "moved", holder: "y" },
+      { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "moved", holder: "y" },
     ]);
     const again = receiver.acceptIncoming(6, offer.slice(0, 2));
     expect(again.accepted).toEqual([ids[1], ids[2]]);
@@ -139,7 +139,7 @@ function dispatcherWithTwo(): DispatcherCore {
 }
 
 describe("dispatcher follows moved tasks", () => {
-  it("a `queued` receipt from the receiving node moves the copy there; probes and results follow it", () => {
+  it("an arrival announcement from the receiving node moves the copy there; probes and results follow it", () => {
     const core = dispatcherWithTwo();
     const placed = core.onPacket(0, CLIENT, {
       v: 1,
@@ -152,12 +152,22 @@ describe("dispatcher follows moved tasks", () => {
     const first = placed.find((o) => o.kind === "send") as { to: typeof X };
     const giver = first.to.port === X.port ? "x" : "y";
     const [receiver, receiverAt] = giver === "x" ? (["y", Y] as const) : (["x", X] as const);
+    const stale = core.onPacket(5, receiverAt, {
+      v: 1,
+      type: "task.ack",
+      from: receiver,
+      taskId: ids[0],
+      state: "running",
+    });
+    expect(stale).toEqual([{ kind: "packet_dropped", reason: "not_assigned", type: "task.ack" }]);
+    expect(core.holderOf(ids[0])).toBe(giver);
     const moved = core.onPacket(10, receiverAt, {
       v: 1,
       type: "task.ack",
       from: receiver,
       taskId: ids[0],
-      state: "queued",
+      state: "moved",
+      holder: receiver,
     });
     expect(moved).toEqual([{ kind: "task_moved", taskId: ids[0], fromCalculatorId: giver, toCalculatorId: receiver }]);
     expect(core.holderOf(ids[0])).toBe(receiver);
