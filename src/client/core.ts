@@ -41,8 +41,8 @@ export class ClientCore {
   readonly #deps: ClientCoreDeps;
   /** BOUNDED: config.pendingMax (the table refuses beyond it). */
   readonly #pending: RetransmitTable<TaskId, PendingTask>;
-  /** BOUNDED: config.answeredCacheMax ids for ANSWERED_TTL_MS. */
-  readonly #answered: BoundedMap<TaskId, true>;
+  /** Ended tasks: true when answered, false when given up as unanswered. BOUNDED: config.answeredCacheMax ids for ANSWERED_TTL_MS. */
+  readonly #answered: BoundedMap<TaskId, boolean>;
   readonly #submitPolicy: RetryPolicy;
   readonly #keepalivePolicy: RetryPolicy;
   readonly #startMs: number;
@@ -55,6 +55,7 @@ export class ClientCore {
     assert(config.intervalMs.min >= 0 && config.intervalMs.min <= config.intervalMs.max, "bad intervalMs range");
     assert(config.requestTimeoutMs > 0, "requestTimeoutMs must be positive");
     assert(config.concurrency === undefined || config.concurrency >= 1, "concurrency must be at least 1");
+    assert((config.concurrency ?? 0) <= config.pendingMax, "concurrency must not exceed pendingMax");
     this.#config = config;
     this.#deps = deps;
     this.#pending = new RetransmitTable(config.pendingMax);
@@ -173,7 +174,9 @@ export class ClientCore {
   #onAnswer(nowMs: number, packet: TaskResult | TaskFailed): ClientOutput[] {
     const task = this.#pending.get(packet.taskId);
     if (task === undefined) {
-      return this.#answered.has(nowMs, packet.taskId) ? [{ kind: "duplicate_answer", taskId: packet.taskId }] : [];
+      const wasAnswered = this.#answered.get(nowMs, packet.taskId);
+      if (wasAnswered === true) return [{ kind: "duplicate_answer", taskId: packet.taskId }];
+      return wasAnswered === false ? [{ kind: "late_answer", taskId: packet.taskId }] : [];
     }
     const outputs: ClientOutput[] = [];
     if (packet.type === "task.failed") {
@@ -182,6 +185,11 @@ export class ClientCore {
       this.#end(nowMs, task, "ok", packet.result, null, outputs);
     } else {
       this.#end(nowMs, task, "failed", packet.result, "wrong_result", outputs);
+    }
+    if (this.#config.concurrency !== undefined) {
+      // Closed loop: refill the window now, not at the next tick, so a window of W keeps W in flight.
+      this.#updateSending(nowMs);
+      if (this.#isSending) this.#sendDue(nowMs, outputs);
     }
     return outputs;
   }
@@ -195,7 +203,7 @@ export class ClientCore {
     outputs: ClientOutput[],
   ): void {
     this.#pending.settle(task.taskId);
-    this.#answered.set(nowMs, task.taskId, true);
+    this.#answered.set(nowMs, task.taskId, outcome !== "unanswered");
     const record: TaskRecord = {
       id: task.taskId,
       outcome,

@@ -70,6 +70,9 @@ export function startClient(deps: ClientDeps): ClientHandle {
       case "duplicate_answer":
         stats.onDuplicate();
         break;
+      case "late_answer":
+        log.debug({ taskId: output.taskId }, "answer after requestTimeoutMs: task stays unanswered");
+        break;
       case "send_skipped":
         log.warn({ reason: output.reason }, "task not sent: too many outstanding");
         break;

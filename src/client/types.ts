@@ -52,5 +52,7 @@ export type ClientOutput =
   | { readonly kind: "task_sent"; readonly taskId: TaskId }
   | { readonly kind: "task_ended"; readonly record: TaskRecord; readonly isWrong: boolean }
   | { readonly kind: "duplicate_answer"; readonly taskId: TaskId }
+  /** An answer for a task the client had already given up on (it stays `unanswered`). */
+  | { readonly kind: "late_answer"; readonly taskId: TaskId }
   | { readonly kind: "send_skipped"; readonly reason: "pending_full" }
   | { readonly kind: "finished" };
