@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { generateTopology } from "../overlay/generate.js";
+import { formatTopology, generateTopology } from "../overlay/generate.js";
 import { OVERLAY_NODES_MAX } from "../protocol/overlay-packets.js";
 
 function positiveInt(max: number): (value: string) => number {
@@ -63,7 +63,7 @@ export function main(argv: readonly string[]): void {
     slotsMax: o.slotsMax,
     parentsMax: o.parentsMax,
   });
-  const text = `${JSON.stringify(file, null, 1)}\n`;
+  const text = formatTopology(file);
   if (o.out === undefined) {
     process.stdout.write(text);
     return;

@@ -1,12 +1,12 @@
 /**
  * `run-overlay-sim`: runs echo and Finn waves on a topology in the deterministic in-process
  * simulation and prints the JSON of SPEC.md section 7. Bad usage or a bad file exits 2 with one
- * readable paragraph and no stack trace.
+ * readable paragraph and no stack trace; a run that cannot finish (extreme loss) exits 1.
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 
 import { loadLoadsFile, loadTopologyFile, OverlayFileError } from "../overlay/files.js";
-import { simulateOverlay } from "../overlay/simulation.js";
+import { SimulationStalledError, simulateOverlay } from "../overlay/simulation.js";
 
 /** Tasks a simulation may hold in all (each is a real object with a UUID). */
 const SIM_TASKS_MAX = 2_000_000;
@@ -71,6 +71,11 @@ export function main(argv: readonly string[]): void {
     if (error instanceof OverlayFileError) {
       process.stderr.write(`run-overlay-sim: ${error.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (error instanceof SimulationStalledError) {
+      process.stderr.write(`run-overlay-sim: ${error.message}.\n`);
+      process.exitCode = 1;
       return;
     }
     throw error;

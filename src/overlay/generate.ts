@@ -100,3 +100,9 @@ function readableNames(rng: Rng, count: number): string[] {
   }
   return names;
 }
+
+/** The file as JSON text with one node per line (readable and diff-friendly), ending in a newline. */
+export function formatTopology(file: TopologyFile): string {
+  const lines = file.nodes.map((node) => `    ${JSON.stringify(node)}`);
+  return `{\n  "nodes": [\n${lines.join(",\n")}\n  ]\n}\n`;
+}

@@ -61,6 +61,14 @@ const TICK_MS = 10;
 /** A run that has not finished after this much simulated time is a bug (or hopeless loss). */
 const SIMULATED_MS_MAX = 600_000;
 
+/** A run that could not finish in SIMULATED_MS_MAX (an operating failure, e.g. extreme loss): exit 1. */
+export class SimulationStalledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SimulationStalledError";
+  }
+}
+
 /** Runs the whole scenario and returns the printed result plus diagnostics. */
 export function simulateOverlay(options: OverlaySimOptions): {
   result: OverlaySimResult;
@@ -91,7 +99,11 @@ export function simulateOverlay(options: OverlaySimOptions): {
     network.deliverDue(nowMs);
     if (nowMs % TICK_MS === 0) for (const node of nodes) if (node.link.hasWork) node.onTick(nowMs);
   }
-  assert(state.isFinished, `simulation did not finish within ${SIMULATED_MS_MAX} simulated ms`);
+  if (!state.isFinished) {
+    throw new SimulationStalledError(
+      `the simulation did not finish within ${SIMULATED_MS_MAX} simulated ms (loss ${options.lossProbability} too high?)`,
+    );
+  }
   const loadsAfter: Record<string, number> = {};
   for (const node of nodes) loadsAfter[node.id] = node.queue.count("queued");
   return {
