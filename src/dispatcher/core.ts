@@ -13,6 +13,7 @@ import { retryPolicy } from "../reliable/retry-policy.js";
 import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import type { Endpoint } from "../transport/transport.js";
+import { AdminRelay } from "./admin-relay.js";
 import { CalculatorRegistry } from "./registry.js";
 import { type TaskEntry, TaskQueue } from "./task-queue.js";
 import type { DispatcherCoreConfig, DispatcherOutput, ReplaceReason, TaskCounts, TaskFailureReason } from "./types.js";
@@ -33,6 +34,7 @@ export class DispatcherCore {
   readonly #finals: BoundedMap<TaskId, FinalPacket>;
   /** BOUNDED: config.tasksMax; tasks owed a delayed receipt, in due order (one delay for all). */
   readonly #acksDue = new Map<TaskId, number>();
+  readonly #adminRelay: AdminRelay;
   readonly #assignPolicy;
   readonly #probePolicy;
 
@@ -43,6 +45,7 @@ export class DispatcherCore {
     this.registry = new CalculatorRegistry(config);
     this.#assigns = new RetransmitTable(config.tasksMax);
     this.#finals = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
+    this.#adminRelay = new AdminRelay(config.nodeId);
     this.#assignPolicy = retryPolicy(config.assignRetryMs);
     this.#probePolicy = retryPolicy([config.probeIntervalMs]);
   }
@@ -72,6 +75,10 @@ export class DispatcherCore {
         return this.#onDone(nowMs, from, packet);
       case "task.ack":
         return this.#onCalculatorAck(nowMs, from, packet);
+      case "admin.rebalance":
+        return this.#adminRelay.onRequest(nowMs, from, packet, this.registry);
+      case "admin.rebalance.result":
+        return this.#adminRelay.onResult(nowMs, from, packet, this.registry);
       default:
         return [{ kind: "packet_dropped", reason: "unexpected_type", type: packet.type }];
     }

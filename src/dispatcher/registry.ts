@@ -33,6 +33,8 @@ export interface CalculatorEntry {
   failureEstimate: number;
   lastAssignedMs: number;
   completedCount: number;
+  /** Its place in the overlay, if it is an overlay node (from its heartbeats). */
+  overlayRole: "root" | "node" | undefined;
 }
 
 /** What a heartbeat did to the registry. */
@@ -89,6 +91,7 @@ export class CalculatorRegistry {
         failureEstimate: 0,
         lastAssignedMs: Number.NEGATIVE_INFINITY,
         completedCount: 0,
+        overlayRole: heartbeat.overlayRole,
       });
       return { kind: "registered" };
     }
@@ -103,6 +106,7 @@ export class CalculatorRegistry {
     entry.reportedRunning = heartbeat.running;
     entry.lastHeardMs = nowMs;
     entry.isAlive = true;
+    entry.overlayRole = heartbeat.overlayRole;
     if (hasRestarted) {
       const lostTasks = [...entry.assigned];
       entry.assigned.clear();

@@ -9,6 +9,15 @@ import { assert } from "../runtime/assert.js";
 import { DATAGRAM_BYTES_MAX, PROTOCOL_VERSION } from "./limits.js";
 import { PACKET_TYPES, Packet } from "./packet.js";
 
+/**
+ * Each packet type's own schema, keyed by `type`: the same schemas the `Packet` union is built from,
+ * so validating with the member directly is the same check without the union's dispatch layer
+ * (measured: about 1 µs of a 4 µs encode). BOUNDED: one entry per packet type.
+ */
+const SCHEMA_BY_TYPE: ReadonlyMap<string, z.ZodType> = new Map(
+  Packet.options.map((option) => [option.shape.type.value, option as z.ZodType]),
+);
+
 /** Why a datagram was rejected. Metrics and logs are keyed by `code` (append-only). */
 export type DecodeErrorCode = "too_large" | "not_json" | "not_object" | "wrong_version" | "unknown_type" | "invalid";
 
@@ -30,7 +39,6 @@ export const DECODE_ERROR_CODES: readonly DecodeErrorCode[] = [
 ];
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 /** Decodes one datagram. Size is checked before JSON.parse; never throws. */
 export function decodePacket(bytes: Uint8Array): DecodeResult {
@@ -51,16 +59,22 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
   if (typeof record["type"] !== "string" || !PACKET_TYPES.has(record["type"])) {
     return { ok: false, error: { code: "unknown_type" } };
   }
-  const parsed = Packet.safeParse(json);
+  const schema = SCHEMA_BY_TYPE.get(record["type"]);
+  const parsed = (schema ?? Packet).safeParse(json);
   if (!parsed.success) {
     return { ok: false, error: { code: "invalid", detail: z.prettifyError(parsed.error) } };
   }
-  return { ok: true, packet: parsed.data };
+  return { ok: true, packet: parsed.data as Packet };
 }
 
-/** Encodes one packet, validating it first. Throws on our own bug (invalid or oversized packet). */
+/**
+ * Encodes one packet, validating it first. Throws on our own bug (invalid or oversized packet).
+ * Returns a Buffer (a Uint8Array) because Buffer.from takes small datagrams from Node's shared
+ * pool, which is several times cheaper than a TextEncoder allocating a fresh ArrayBuffer each time.
+ */
 export function encodePacket(packet: Packet): Uint8Array {
-  const bytes = utf8Encoder.encode(JSON.stringify(Packet.parse(packet)));
+  const schema = SCHEMA_BY_TYPE.get(packet.type) ?? Packet;
+  const bytes = Buffer.from(JSON.stringify(schema.parse(packet)), "utf8");
   assert(bytes.byteLength <= DATAGRAM_BYTES_MAX, `encoded ${packet.type} exceeds DATAGRAM_BYTES_MAX`);
   return bytes;
 }

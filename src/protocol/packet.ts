@@ -5,7 +5,18 @@
 import * as z from "zod";
 
 import { overlayPackets } from "./overlay-packets.js";
-import { CalcHeartbeat, TaskAck, TaskAssign, TaskDone, TaskFailed, TaskResult, TaskSubmit, wire } from "./packets.js";
+import {
+  AdminRebalance,
+  AdminRebalanceResult,
+  CalcHeartbeat,
+  TaskAck,
+  TaskAssign,
+  TaskDone,
+  TaskFailed,
+  TaskResult,
+  TaskSubmit,
+  wire,
+} from "./packets.js";
 
 export const Packet = z
   .discriminatedUnion("type", [
@@ -17,6 +28,8 @@ export const Packet = z
     TaskFailed,
     CalcHeartbeat,
     ...overlayPackets,
+    AdminRebalance,
+    AdminRebalanceResult,
   ])
   .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
 

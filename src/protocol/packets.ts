@@ -138,6 +138,7 @@ export const CalcHeartbeat = z
     seq: z.int().min(0),
     capacity: z.int().min(1).max(CAPACITY_MAX),
     running: z.int().min(0),
+    overlayRole: z.enum(["root", "node"]).optional(),
   })
   .register(wire, {
     id: "CalcHeartbeat",
@@ -145,6 +146,45 @@ export const CalcHeartbeat = z
       "Calculator -> dispatcher, every heartbeatIntervalMs. Registers the calculator on first receipt; " +
       "boot is the process start time (epoch ms) and seq counts heartbeats since then: (boot, seq) " +
       "orders them, so a delayed or stale heartbeat never overwrites a newer view.",
+  });
+
+/** Overlay nodes (and their queued tasks) in one rebalance result at most; more are summarised only. */
+export const REBALANCE_LOADS_MAX = 64;
+
+export const AdminRebalance = z
+  .strictObject({ ...envelope, type: z.literal("admin.rebalance"), requestId: z.uuid() })
+  .register(wire, {
+    id: "AdminRebalance",
+    description:
+      "Operator CLI -> dispatcher -> overlay root: run one rebalancing round now. Retransmitted until a " +
+      "result arrives; idempotent by requestId.",
+  });
+
+export const NodeLoadChange = z
+  .strictObject({ id: NodeId, slots: z.int().min(1).max(CAPACITY_MAX), before: z.int().min(0), after: z.int().min(0) })
+  .register(wire, {
+    id: "NodeLoadChange",
+    description: "Queued tasks on one node before and after a rebalancing round.",
+  });
+
+export const AdminRebalanceResult = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("admin.rebalance.result"),
+    requestId: z.uuid(),
+    status: z.enum(["done", "timed_out", "no_overlay"]),
+    waveId: z.int().min(0),
+    nodeCount: z.int().min(0),
+    reachedCount: z.int().min(0),
+    waveMessages: z.int().min(0),
+    movedCount: z.int().min(0),
+    loads: z.array(NodeLoadChange).max(REBALANCE_LOADS_MAX),
+  })
+  .register(wire, {
+    id: "AdminRebalanceResult",
+    description:
+      "Overlay root -> dispatcher -> CLI: how a rebalancing round went (reachedCount < nodeCount when " +
+      "a subtree did not answer in time; loads lists at most REBALANCE_LOADS_MAX nodes).",
   });
 
 /** Every packet type of the task plane (client, dispatcher, calculator). */
@@ -157,5 +197,7 @@ export type TaskDone = z.infer<typeof TaskDone>;
 export type TaskResult = z.infer<typeof TaskResult>;
 export type TaskFailed = z.infer<typeof TaskFailed>;
 export type CalcHeartbeat = z.infer<typeof CalcHeartbeat>;
+export type AdminRebalance = z.infer<typeof AdminRebalance>;
+export type AdminRebalanceResult = z.infer<typeof AdminRebalanceResult>;
 export type NodeId = z.infer<typeof NodeId>;
 export type TaskId = z.infer<typeof TaskId>;
