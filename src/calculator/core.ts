@@ -75,6 +75,11 @@ export class CalculatorCore {
     return this.#running.size;
   }
 
+  /** Tasks run in parallel (capacity; an overlay node's slots). */
+  get slots(): number {
+    return this.#config.capacity;
+  }
+
   get queuedCount(): number {
     return this.#queued.length;
   }
@@ -303,6 +308,7 @@ export class CalculatorCore {
         seq: this.#seq,
         capacity: this.#config.capacity + this.#config.queueMax,
         running: this.#running.size + this.#queued.length + this.#reserved.size,
+        ...(this.#config.overlayRole === undefined ? {} : { overlayRole: this.#config.overlayRole }),
       },
     };
   }

@@ -3,12 +3,15 @@
  * slices (so heartbeats keep flowing during long tasks), and logs outages and finished tasks.
  */
 import type { Logger } from "pino";
-
+import { isOverlayAgentPacket, OverlayAgent, type OverlayAgentConfig } from "../overlay/agent.js";
+import type { OverlayQueue } from "../overlay/overlay-queue.js";
+import { encodePacket } from "../protocol/codec.js";
+import type { Packet } from "../protocol/packet.js";
 import type { Clock } from "../runtime/clock.js";
 import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
-import type { Transport } from "../transport/transport.js";
+import type { Endpoint, Transport } from "../transport/transport.js";
 import { CalculatorCore } from "./core.js";
 import { evaluateTaskSliced } from "./evaluate.js";
 import type { CalculatorCoreConfig, CalculatorOutput } from "./types.js";
@@ -21,6 +24,8 @@ export interface CalculatorDeps {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly log: Logger;
+  /** Present when this calculator is an overlay node. */
+  readonly overlay?: OverlayAgentConfig;
 }
 
 /** A running calculator. */
@@ -46,6 +51,9 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
           if (!isStopped) host.apply(core.onComputed(deps.clock.nowMs(), output.taskId, digest));
         });
         break;
+      case "task_queued":
+        log.debug({ taskId: output.taskId, queuedCount: output.queuedCount }, "task queued");
+        break;
       case "task_started":
         log.debug({ taskId: output.taskId, computeMs: output.computeMs }, "task started");
         break;
@@ -65,8 +73,32 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
         break;
     }
   };
-  const host: CoreHost<CalculatorOutput> = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
-  const stopTicking = deps.clock.every(deps.tickMs, () => host.tick());
+  let agent: OverlayAgent | undefined;
+  const divert = (nowMs: number, from: Endpoint, packet: Packet): boolean => {
+    if (agent === undefined || !isOverlayAgentPacket(packet)) return false;
+    if (!core.isInOutage) agent.onPacket(nowMs, from, packet); // an emulated outage silences the node too
+    return true;
+  };
+  const host: CoreHost<CalculatorOutput> = new CoreHost(
+    deps.transport,
+    core,
+    () => deps.clock.nowMs(),
+    perform,
+    divert,
+  );
+  if (deps.overlay !== undefined) {
+    agent = new OverlayAgent({
+      config: deps.overlay,
+      queue: overlayQueueOf(core, host),
+      send: (to, packet) => deps.transport.send(to, encodePacket(packet)),
+      nowMs: () => deps.clock.nowMs(),
+      log: deps.log,
+    });
+  }
+  const stopTicking = deps.clock.every(deps.tickMs, () => {
+    host.tick();
+    if (agent !== undefined && !core.isInOutage) agent.onTick(deps.clock.nowMs());
+  });
   host.tick(); // first heartbeat now, not one tick later
   return {
     core,
@@ -77,6 +109,22 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
       log.info({ counters: counters.toJSON(), completed: core.completedCount }, "calculator stopped");
+    },
+  };
+}
+
+/** The calculator's queue as its overlay node uses it; outputs (acks, started tasks) go out at once. */
+function overlayQueueOf(core: CalculatorCore, host: CoreHost<CalculatorOutput>): OverlayQueue {
+  return {
+    slots: core.slots,
+    queuedCount: () => core.queuedCount,
+    reserveQueued: (countMax) => core.reserveQueued(countMax),
+    commitMoved: (nowMs, taskIds, holder) => core.commitMoved(nowMs, taskIds, holder),
+    releaseReserved: (nowMs, taskIds) => host.apply(core.releaseReserved(nowMs, taskIds)),
+    acceptIncoming: (nowMs, tasks) => {
+      const { accepted, refused, outputs } = core.acceptIncoming(nowMs, tasks);
+      host.apply(outputs);
+      return { accepted, refused };
     },
   };
 }

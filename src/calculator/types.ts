@@ -31,6 +31,8 @@ export interface CalculatorCoreConfig {
   readonly capacity: number;
   /** Tasks held in a local queue beyond capacity (overlay mode; 0 = refuse with `busy` when full). */
   readonly queueMax: number;
+  /** Its place in an overlay, announced in heartbeats (undefined: not an overlay node). */
+  readonly overlayRole?: "root" | "node" | undefined;
   /** The emulated long computation: each task takes a random time in this range (0 is allowed). */
   readonly computeMs: RangeMs;
   readonly heartbeatIntervalMs: number;

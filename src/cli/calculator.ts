@@ -3,14 +3,18 @@
  * binds its UDP socket, heartbeats to the dispatcher and runs tasks until SIGINT/SIGTERM.
  */
 import { hostname } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
 
 import { Command } from "commander";
 
 import { startCalculator } from "../calculator/daemon.js";
 import type { CalculatorCoreConfig } from "../calculator/types.js";
-import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
+import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { CalculatorFileConfig } from "../config/schema.js";
+import type { OverlayAgentConfig } from "../overlay/agent.js";
+import { loadTopologyFile } from "../overlay/files.js";
 import { systemClock } from "../runtime/clock.js";
+import type { Endpoint } from "../transport/transport.js";
 import {
   bindOrExplain,
   type CommonFlags,
@@ -71,14 +75,70 @@ function resolveConfig(flags: CalculatorFlags): CalculatorFileConfig {
   return parseConfig(CalculatorFileConfig, merged, flags.settings ?? "the command line");
 }
 
-/** Turns the validated settings into core settings. */
-export function calculatorCoreConfig(file: CalculatorFileConfig, nodeId: string, boot: number): CalculatorCoreConfig {
+/**
+ * The overlay node settings of a calculator with an `overlay` section: its topology (a path relative
+ * to the settings file), its node (the calculator id), and an address for every other node.
+ */
+export function overlayAgentConfig(
+  file: CalculatorFileConfig,
+  settingsPath: string | undefined,
+  nodeId: string | undefined,
+  bootMs: number,
+): OverlayAgentConfig | undefined {
+  const overlay = file.overlay;
+  if (overlay === undefined) return undefined;
+  const source = settingsPath ?? "the command line";
+  if (nodeId === undefined) {
+    throw new ConfigError(
+      `Invalid configuration in ${source}: key "overlay" needs key "id" (or --id) naming this calculator's node in the topology.`,
+    );
+  }
+  const topologyPath =
+    isAbsolute(overlay.topology) || settingsPath === undefined
+      ? overlay.topology
+      : join(dirname(settingsPath), overlay.topology);
+  const topology = loadTopologyFile(topologyPath);
+  if (topology.indexOf(nodeId) === undefined) {
+    throw new ConfigError(
+      `Invalid configuration in ${source}: id "${nodeId}" is not a node of the topology ${topologyPath}.`,
+    );
+  }
+  const peers = new Map<string, Endpoint>();
+  for (const [id, address] of Object.entries(overlay.peers))
+    peers.set(id, parseHostPort(address, `overlay.peers.${id}`));
+  const missing = topology.ids.filter((id) => id !== nodeId && !peers.has(id));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration in ${source}: key "overlay.peers" has no address for node${missing.length > 1 ? "s" : ""} ${missing.join(", ")}.`,
+    );
+  }
+  return {
+    nodeId,
+    topology,
+    peers,
+    rebalanceIntervalMs: overlay.rebalanceIntervalMs,
+    waveTimeoutMs: overlay.waveTimeoutMs,
+    childSilenceMs: overlay.childSilenceMs,
+    bootMs,
+  };
+}
+
+/** Turns the validated settings into core settings (an overlay node runs its topology slots). */
+export function calculatorCoreConfig(
+  file: CalculatorFileConfig,
+  nodeId: string,
+  boot: number,
+  overlay?: OverlayAgentConfig,
+): CalculatorCoreConfig {
+  const nodeIndex = overlay?.topology.indexOf(nodeId);
+  const slots = nodeIndex === undefined ? undefined : overlay?.topology.slots[nodeIndex];
   return {
     nodeId,
     boot,
     dispatcher: file.dispatcher,
-    capacity: file.capacity,
-    queueMax: 0,
+    capacity: slots ?? file.capacity,
+    queueMax: file.overlay?.queueMax ?? 0,
+    overlayRole: overlay === undefined ? undefined : nodeIndex === overlay.topology.root ? "root" : "node",
     computeMs: file.computeMs,
     heartbeatIntervalMs: file.heartbeatIntervalMs,
     failure: file.failure,
@@ -105,11 +165,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     program.parse([...argv], { from: "user" });
     const flags = program.opts<CalculatorFlags>();
     const config = resolveConfig(flags);
+    const bootMs = Date.now();
+    const overlay = overlayAgentConfig(config, flags.settings, config.id, bootMs);
     const nodeId = config.id ?? defaultCalculatorId();
     const log = loggerFor("calculator", nodeId, flags);
     const transport = await bindOrExplain(config.listen.host, config.listen.port, "calculator");
     const calculator = startCalculator({
-      config: calculatorCoreConfig(config, nodeId, Date.now()),
+      config: calculatorCoreConfig(config, nodeId, bootMs, overlay),
+      ...(overlay === undefined ? {} : { overlay }),
       tickMs: config.tickMs,
       transport,
       clock: systemClock,

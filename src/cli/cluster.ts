@@ -3,13 +3,17 @@
  * and a client on this machine with defaults that show the system working within a minute, shows
  * live progress, prints the statistics at the end or on Ctrl-C, and stops every child it started.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import { Command } from "commander";
 
 import { runLocalCluster } from "../cluster/local-cluster.js";
+import { runOverlayCluster } from "../cluster/overlay-cluster.js";
+import { ConfigError } from "../config/load.js";
+import { formatTopology, generateTopology } from "../overlay/generate.js";
+import { OVERLAY_NODES_MAX } from "../protocol/overlay-packets.js";
 import { type CommonFlags, parseNumberFlag, parseRangeFlag, runMain, withCommonOptions } from "./common.js";
 
 interface ClusterFlags extends CommonFlags {
@@ -23,6 +27,33 @@ interface ClusterFlags extends CommonFlags {
   durationS?: string;
   count?: string;
   runDir?: string;
+  overlay?: string;
+  rebalanceIntervalMs: string;
+  queueMax: string;
+  generate?: string;
+  nodes: string;
+  seed: string;
+  fanoutMax: string;
+  out?: string;
+}
+
+/** --generate tree|dag: writes a random topology (stdout or --out) and starts nothing. */
+function generate(flags: ClusterFlags): void {
+  if (flags.generate !== "tree" && flags.generate !== "dag") {
+    throw new ConfigError(`Flag --generate expects tree or dag, got "${flags.generate}".`);
+  }
+  const file = generateTopology({
+    kind: flags.generate,
+    nodes: parseNumberFlag(flags.nodes, "--nodes", 1, OVERLAY_NODES_MAX),
+    seed: parseNumberFlag(flags.seed, "--seed", 0, Number.MAX_SAFE_INTEGER),
+    fanoutMax: parseNumberFlag(flags.fanoutMax, "--fanout-max", 1, 1_000),
+  });
+  const text = formatTopology(file);
+  if (flags.out === undefined) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  else {
+    writeFileSync(flags.out, text.endsWith("\n") ? text : `${text}\n`);
+    process.stderr.write(`run-cluster: wrote a ${flags.generate} of ${file.nodes.length} nodes to ${flags.out}\n`);
+  }
 }
 
 /** Entry point of bin/run-cluster. */
@@ -42,11 +73,20 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--rounds <n>", "SHA-256 rounds per task", "1")
       .option("--duration-s <s>", "send for this long, then wait for the answers (default 20)")
       .option("--count <n>", "send this many tasks instead of running for a duration")
-      .option("--run-dir <dir>", "where configs, logs, stats.json and results.jsonl go (default: a new temp dir)");
+      .option("--run-dir <dir>", "where configs, logs, stats.json and results.jsonl go (default: a new temp dir)")
+      .option("--overlay <file>", "run calculators as the overlay in this topology file (one per node)")
+      .option("--rebalance-interval-ms <ms>", "overlay: the root rebalances this often (0: only on demand)", "2000")
+      .option("--queue-max <n>", "overlay: tasks each node may queue beyond its slots", "500")
+      .option("--generate <kind>", "write a random topology (tree or dag) and exit; see --nodes, --seed, --out")
+      .option("--nodes <n>", "--generate: number of nodes", "7")
+      .option("--seed <s>", "--generate: seed (the same seed gives the same file)", "1")
+      .option("--fanout-max <n>", "--generate: children per node at most", "3")
+      .option("--out <file>", "--generate: write here instead of stdout");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<ClusterFlags>();
+    if (flags.generate !== undefined) return generate(flags);
     const runDir = flags.runDir === undefined ? mkdtempSync(join(tmpdir(), "udp-cluster-")) : resolve(flags.runDir);
-    const code = await runLocalCluster({
+    const options = {
       calculatorCount: parseNumberFlag(flags.calculators, "--calculators", 1, 64),
       capacity: parseNumberFlag(flags.capacity, "--capacity", 1, 1_024),
       computeMs: parseRangeFlag(flags.computeMs, "--compute-ms"),
@@ -59,8 +99,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       count: flags.count === undefined ? undefined : parseNumberFlag(flags.count, "--count", 1, 10_000_000),
       runDir,
       logLevel: flags.logLevel === "info" ? "info" : flags.logLevel,
-      say: (text) => process.stderr.write(`run-cluster: ${text}\n`),
-    });
+      say: (text: string) => process.stderr.write(`run-cluster: ${text}\n`),
+    };
+    const code =
+      flags.overlay === undefined
+        ? await runLocalCluster(options)
+        : await runOverlayCluster({
+            ...options,
+            topologyPath: flags.overlay,
+            rebalanceIntervalMs: parseNumberFlag(flags.rebalanceIntervalMs, "--rebalance-interval-ms", 0, 3_600_000),
+            queueMax: parseNumberFlag(flags.queueMax, "--queue-max", 1, 100_000),
+          });
     process.exitCode = code;
   });
 }

@@ -38,6 +38,9 @@ export function osSeededRng(): Rng {
   return seededRng(randomInt(0, 2 ** 31));
 }
 
+/** Errors that are the user's (a bad file or flag): one paragraph, exit 2, no stack trace. */
+const USER_ERROR_NAMES: ReadonlySet<string> = new Set(["ConfigError", "OverlayFileError"]);
+
 /** Runs a command's main; user errors print one paragraph and exit 2, bugs exit 1 with the stack. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
@@ -48,7 +51,7 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
       process.exitCode = error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : 2;
       return;
     }
-    if ((error as Error).name === "ConfigError") {
+    if (USER_ERROR_NAMES.has((error as Error).name)) {
       process.stderr.write(`${(error as Error).message}\n`);
       process.exitCode = 2;
       return;

@@ -33,6 +33,8 @@ export interface Child {
   readonly exited: Promise<number>;
   /** Resolves with the first JSON log line matching `predicate`, or rejects after `timeoutMs`. */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number): Promise<LogLine>;
+  /** Calls `listener` with every JSON log line from now on. */
+  onLog(listener: (line: LogLine) => void): void;
 }
 
 /** How to start a child. */
@@ -55,6 +57,8 @@ export function spawnChild(options: SpawnOptions): Child {
   });
   assert(child.pid !== undefined, `could not start ${options.bin}`);
   const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+  /** BOUNDED: the launcher adds a fixed few. */
+  const listeners: ((line: LogLine) => void)[] = [];
   if (!options.isForeground && child.stderr !== null) {
     const log = createWriteStream(options.logPath, { flags: "a" });
     let buffered = "";
@@ -63,7 +67,7 @@ export function spawnChild(options: SpawnOptions): Child {
       buffered += chunk.toString("utf8");
       const lines = buffered.split("\n");
       buffered = lines.pop() ?? "";
-      for (const text of lines) dispatchLine(text, waiters);
+      for (const text of lines) dispatchLine(text, waiters, listeners);
     });
     child.stderr.on("end", () => log.end());
   }
@@ -73,6 +77,9 @@ export function spawnChild(options: SpawnOptions): Child {
     process: child,
     pid: child.pid,
     exited,
+    onLog(listener) {
+      listeners.push(listener);
+    },
     waitForLog(predicate, timeoutMs) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
@@ -94,6 +101,7 @@ export function spawnChild(options: SpawnOptions): Child {
 function dispatchLine(
   text: string,
   waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[],
+  listeners: readonly ((line: LogLine) => void)[],
 ): void {
   if (!text.startsWith("{")) return;
   let line: LogLine;
@@ -102,6 +110,7 @@ function dispatchLine(
   } catch {
     return;
   }
+  for (const listener of listeners) listener(line);
   for (let i = waiters.length - 1; i >= 0; i -= 1) {
     const waiter = waiters[i];
     if (waiter?.predicate(line)) {

@@ -27,7 +27,8 @@ export interface LocalClusterOptions {
 
 const DISPATCHER_START_MS = 10_000;
 const REGISTER_WAIT_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
+/** Grace before SIGKILL when stopping children (ms). */
+export const STOP_GRACE_MS = 5_000;
 
 /** Writes the configs this run uses into runDir (so the operator can read and reuse them). */
 export function writeRunConfigs(options: LocalClusterOptions): {
@@ -75,44 +76,81 @@ export function writeRunConfigs(options: LocalClusterOptions): {
 
 const isStarted = (line: LogLine): boolean => line.msg === "dispatcher started";
 
+/** Starts the dispatcher child and resolves its `127.0.0.1:port` once it logged that it started. */
+export async function startDispatcherChild(
+  runDir: string,
+  config: string,
+  common: readonly string[],
+): Promise<{ child: Child; address: string }> {
+  const child = spawnChild({
+    name: "dispatcher",
+    bin: "run-dispatcher",
+    args: ["-c", config, ...common, "--log-level", "info"],
+    logPath: join(runDir, "dispatcher.log"),
+  });
+  const started = await Promise.race([
+    child.waitForLog(isStarted, DISPATCHER_START_MS),
+    child.exited.then((code) =>
+      Promise.reject(new Error(`dispatcher exited with code ${code}; see ${runDir}/dispatcher.log`)),
+    ),
+  ]);
+  return { child, address: `127.0.0.1:${String(started["port"])}` };
+}
+
+/** Resolves once the dispatcher logged `count` registrations (or after REGISTER_WAIT_MS). */
+export function waitForRegistrations(dispatcher: Child, count: number): Promise<number> {
+  let registeredCount = 0;
+  return new Promise((resolve) => {
+    const watch = (): void => {
+      void dispatcher
+        .waitForLog((line) => line.msg === "calculator registered", REGISTER_WAIT_MS)
+        .then(
+          () => {
+            registeredCount += 1;
+            if (registeredCount >= count) resolve(registeredCount);
+            else watch();
+          },
+          () => resolve(registeredCount),
+        );
+    };
+    watch();
+  });
+}
+
+/** Writes pids.json in runDir: every child this run started, for the operator and the tests. */
+export function writePids(runDir: string, children: readonly Child[]): void {
+  writeFileSync(join(runDir, "pids.json"), `${JSON.stringify(children.map((c) => ({ name: c.name, pid: c.pid })))}\n`);
+}
+
+/** Waits for the client to end, passing a Ctrl-C (or SIGTERM) on to it so it prints its statistics. */
+export async function awaitClient(client: Child): Promise<number> {
+  const onInterrupt = (): void => signalChild(client, "SIGINT");
+  process.on("SIGINT", onInterrupt);
+  process.on("SIGTERM", onInterrupt);
+  const code = await client.exited;
+  process.off("SIGINT", onInterrupt);
+  process.off("SIGTERM", onInterrupt);
+  return code;
+}
+
+/** Kills every child if this process exits unexpectedly. */
+export function killOnExit(children: readonly Child[]): void {
+  process.once("exit", () => {
+    for (const child of children) signalChild(child, "SIGKILL");
+  });
+}
+
 /** Runs the local cluster to the end of the client; resolves with the client's exit code. */
 export async function runLocalCluster(options: LocalClusterOptions): Promise<number> {
   const configs = writeRunConfigs(options);
   const common = ["--json-logs", "--log-level", options.logLevel];
   const children: Child[] = [];
-  const stopAll = async (): Promise<void> => stopChildren(children, STOP_GRACE_MS);
-  process.once("exit", () => {
-    for (const child of children) signalChild(child, "SIGKILL");
-  });
+  killOnExit(children);
   try {
-    const dispatcher = spawnChild({
-      name: "dispatcher",
-      bin: "run-dispatcher",
-      args: ["-c", configs.dispatcher, ...common, "--log-level", "info"],
-      logPath: join(options.runDir, "dispatcher.log"),
-    });
+    const { child: dispatcher, address } = await startDispatcherChild(options.runDir, configs.dispatcher, common);
     children.push(dispatcher);
-    const started = await Promise.race([
-      dispatcher.waitForLog(isStarted, DISPATCHER_START_MS),
-      dispatcher.exited.then((code) =>
-        Promise.reject(new Error(`dispatcher exited with code ${code}; see ${options.runDir}/dispatcher.log`)),
-      ),
-    ]);
-    const address = `127.0.0.1:${String(started["port"])}`;
     options.say(`dispatcher on ${address}; logs and configs in ${options.runDir}`);
-    let registeredCount = 0;
-    const allRegistered = new Promise<void>((resolve) => {
-      const watch = (): void => {
-        void dispatcher
-          .waitForLog((line) => line.msg === "calculator registered", REGISTER_WAIT_MS)
-          .then(() => {
-            registeredCount += 1;
-            if (registeredCount >= options.calculatorCount) resolve();
-            else watch();
-          }, resolve);
-      };
-      watch();
-    });
+    const registered = waitForRegistrations(dispatcher, options.calculatorCount);
     for (let i = 1; i <= options.calculatorCount; i += 1) {
       children.push(
         spawnChild({
@@ -123,34 +161,27 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
         }),
       );
     }
-    await allRegistered;
+    const registeredCount = await registered;
     options.say(
       `${registeredCount}/${options.calculatorCount} calculators registered; starting the client (Ctrl-C stops it early)`,
     );
-    writeFileSync(
-      join(options.runDir, "pids.json"),
-      `${JSON.stringify(children.map((c) => ({ name: c.name, pid: c.pid })))}\n`,
-    );
     const client = startClient(options, configs.client, address, common);
     children.push(client);
-    writeFileSync(
-      join(options.runDir, "pids.json"),
-      `${JSON.stringify(children.map((c) => ({ name: c.name, pid: c.pid })))}\n`,
-    );
-    const onInterrupt = (): void => signalChild(client, "SIGINT");
-    process.on("SIGINT", onInterrupt);
-    process.on("SIGTERM", onInterrupt);
-    const code = await client.exited;
-    process.off("SIGINT", onInterrupt);
-    process.off("SIGTERM", onInterrupt);
-    return code;
+    writePids(options.runDir, children);
+    return await awaitClient(client);
   } finally {
-    await stopAll();
+    await stopChildren(children, STOP_GRACE_MS);
     options.say(`stopped ${children.length} processes; statistics in ${join(options.runDir, "stats.json")}`);
   }
 }
 
-function startClient(options: LocalClusterOptions, config: string, address: string, common: readonly string[]): Child {
+/** Starts the client in the foreground (its statistics table goes to our stdout). */
+export function startClient(
+  options: LocalClusterOptions,
+  config: string,
+  address: string,
+  common: readonly string[],
+): Child {
   const limits =
     options.count !== undefined
       ? ["--count", String(options.count)]

@@ -59,6 +59,19 @@ export const DispatcherFileConfig = z
   });
 export type DispatcherFileConfig = z.infer<typeof DispatcherFileConfig>;
 
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s]+):\d{1,5}$/, "use HOST:PORT, e.g. 127.0.0.1:7001");
+
+/** A calculator's place in an overlay (SPEC section 7); absent for a plain calculator. */
+export const OverlayFileConfig = z.strictObject({
+  topology: z.string().min(1),
+  peers: z.record(nodeId, hostPort),
+  queueMax: z.int().min(1).max(100_000).default(1_000),
+  rebalanceIntervalMs: z.int().min(0).default(5_000),
+  waveTimeoutMs: positiveMs.default(5_000),
+  childSilenceMs: positiveMs.default(2_000),
+});
+export type OverlayFileConfig = z.infer<typeof OverlayFileConfig>;
+
 export const CalculatorFileConfig = z.strictObject({
   id: nodeId.optional(),
   listen: address("0.0.0.0", 0),
@@ -78,6 +91,7 @@ export const CalculatorFileConfig = z.strictObject({
   resultsCacheTtlMs: positiveMs.default(120_000),
   ackDelayMs: z.int().min(0).default(50),
   tickMs: z.int().min(1).max(1_000).default(5),
+  overlay: OverlayFileConfig.optional(),
 });
 export type CalculatorFileConfig = z.infer<typeof CalculatorFileConfig>;
 

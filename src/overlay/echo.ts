@@ -86,19 +86,22 @@ export class EchoNode {
     return this.#config.parent === undefined;
   }
 
-  /** Root only: starts wave `waveId` (a new, increasing id) with the root's own load. */
-  start(waveId: number, load: NodeLoad): EchoOutput[] {
+  /**
+   * Root only: starts wave `waveId` (a new, increasing id) with the root's own load. Children in
+   * `excluded` (believed dead) are left out of this wave: their subtrees are missing from its report.
+   */
+  start(waveId: number, load: NodeLoad, excluded?: ReadonlySet<string>): EchoOutput[] {
     assert(this.isRoot, `${this.id}: only the root starts a wave`);
     assert(!this.#waves.has(waveId) && waveId >= this.#staleBelowId, `${this.id}: wave ${waveId} reused`);
-    return this.#begin(waveId, load);
+    return this.#begin(waveId, load, excluded);
   }
 
-  /** The wave arrived from `from`, which must be our parent; `load` is our load now. */
-  onExplore(from: string, waveId: number, load: NodeLoad): EchoOutput[] {
+  /** The wave arrived from `from`, which must be our parent; `load` is our load now; see start() for `excluded`. */
+  onExplore(from: string, waveId: number, load: NodeLoad, excluded?: ReadonlySet<string>): EchoOutput[] {
     if (from !== this.#config.parent) return [ignored(waveId, from, "not_my_parent")];
     if (waveId < this.#staleBelowId) return [ignored(waveId, from, "stale_wave")];
     if (this.#waves.has(waveId)) return [ignored(waveId, from, "duplicate")];
-    return this.#begin(waveId, load);
+    return this.#begin(waveId, load, excluded);
   }
 
   /** Child `from` echoed its subtree for wave `waveId`. */
@@ -112,7 +115,7 @@ export class EchoNode {
     return wave.waiting.size === 0 ? this.#finish(waveId, wave) : [];
   }
 
-  #begin(waveId: number, load: NodeLoad): EchoOutput[] {
+  #begin(waveId: number, load: NodeLoad, excluded?: ReadonlySet<string>): EchoOutput[] {
     if (this.#waves.size >= this.#config.wavesMax) {
       const oldest = this.#waves.keys().next();
       if (!oldest.done) {
@@ -120,9 +123,10 @@ export class EchoNode {
         this.#staleBelowId = Math.max(this.#staleBelowId, oldest.value + 1);
       }
     }
-    const wave: WaveState = { load, waiting: new Set(this.#config.children), reports: [], isDone: false };
+    const children = this.#config.children.filter((child) => excluded?.has(child) !== true);
+    const wave: WaveState = { load, waiting: new Set(children), reports: [], isDone: false };
     this.#waves.set(waveId, wave);
-    const outputs: EchoOutput[] = this.#config.children.map((to) => ({ kind: "send_explore", to, waveId }));
+    const outputs: EchoOutput[] = children.map((to) => ({ kind: "send_explore", to, waveId }));
     if (wave.waiting.size === 0) outputs.push(...this.#finish(waveId, wave));
     return outputs;
   }

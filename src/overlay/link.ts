@@ -36,6 +36,11 @@ export interface LinkConfig {
   readonly dedupMax: number;
   readonly dedupTtlMs: number;
   readonly policy: RetryPolicy;
+  /**
+   * First `seq` this node uses (default 0). A daemon starts from its boot time so that after a
+   * restart its new packets are not mistaken by peers for duplicates of the old incarnation's.
+   */
+  readonly seqStart?: number;
 }
 
 /** Outcome of {@link OverlayLink.onPacket}. */
@@ -63,6 +68,8 @@ export class OverlayLink {
     this.#config = config;
     this.#unacked = new RetransmitTable(config.unackedMax);
     this.#seen = new BoundedMap(config.dedupMax, config.dedupTtlMs);
+    assert(config.seqStart === undefined || Number.isSafeInteger(config.seqStart), "seqStart must be a safe integer");
+    this.#nextSeq = config.seqStart ?? 0;
   }
 
   /** Retransmissions so far (not counting first sends). */

@@ -198,6 +198,7 @@ export type TaskResult = z.infer<typeof TaskResult>;
 export type TaskFailed = z.infer<typeof TaskFailed>;
 export type CalcHeartbeat = z.infer<typeof CalcHeartbeat>;
 export type AdminRebalance = z.infer<typeof AdminRebalance>;
+export type NodeLoadChange = z.infer<typeof NodeLoadChange>;
 export type AdminRebalanceResult = z.infer<typeof AdminRebalanceResult>;
 export type NodeId = z.infer<typeof NodeId>;
 export type TaskId = z.infer<typeof TaskId>;

@@ -25,7 +25,17 @@ export class CoreHost<O extends { kind: string }> {
   readonly #perform: (output: O) => void;
   #isRunning = true;
 
-  constructor(transport: Transport, core: HostedCore<O>, nowMs: () => number, perform: (output: O) => void) {
+  /** Packets another component handles (e.g. an overlay node on a calculator's socket); true = taken. */
+  readonly #divert: ((nowMs: number, from: Endpoint, packet: Packet) => boolean) | undefined;
+
+  constructor(
+    transport: Transport,
+    core: HostedCore<O>,
+    nowMs: () => number,
+    perform: (output: O) => void,
+    divert?: (nowMs: number, from: Endpoint, packet: Packet) => boolean,
+  ) {
+    this.#divert = divert;
     this.transport = transport;
     this.core = core;
     this.#nowMs = nowMs;
@@ -38,7 +48,9 @@ export class CoreHost<O extends { kind: string }> {
         this.rejected.set(decoded.error.code, (this.rejected.get(decoded.error.code) ?? 0) + 1);
         return;
       }
-      this.apply(this.core.onPacket(this.#nowMs(), from, decoded.packet));
+      const nowMs = this.#nowMs();
+      if (this.#divert?.(nowMs, from, decoded.packet) === true) return;
+      this.apply(this.core.onPacket(nowMs, from, decoded.packet));
     });
   }
 

@@ -133,3 +133,26 @@ describe("EchoNode: remote input never trips an assertion", () => {
     expect(() => root.start(1, { slots: 2, queued: 3 })).toThrow(/reused/);
   });
 });
+
+describe("excluding children believed dead", () => {
+  it("a wave skips an excluded child's subtree and still decides, with fewer nodes in its report", () => {
+    // a -> b -> d, a -> c; c is excluded at the root.
+    const a = new EchoNode({ id: "a", parent: undefined, children: ["b", "c"], wavesMax: 4 });
+    const b = new EchoNode({ id: "b", parent: "a", children: ["d"], wavesMax: 4 });
+    const d = new EchoNode({ id: "d", parent: "b", children: [], wavesMax: 4 });
+    const load = { slots: 1, queued: 0 };
+    const started = a.start(1, load, new Set(["c"]));
+    expect(started).toEqual([{ kind: "send_explore", to: "b", waveId: 1 }]);
+    const fromB = b.onExplore("a", 1, load);
+    expect(fromB).toEqual([{ kind: "send_explore", to: "d", waveId: 1 }]);
+    const fromD = d.onExplore("b", 1, load);
+    const echoD = fromD.find((o) => o.kind === "send_echo");
+    if (echoD?.kind !== "send_echo") throw new Error("d must echo at once");
+    const echoB = b.onEcho("d", 1, echoD.report).find((o) => o.kind === "send_echo");
+    if (echoB?.kind !== "send_echo") throw new Error("b must echo after d");
+    const decided = a.onEcho("b", 1, echoB.report).find((o) => o.kind === "wave_decided");
+    if (decided?.kind !== "wave_decided") throw new Error("a must decide without c");
+    expect(decided.report.entries.map(([id]) => id).sort()).toEqual(["a", "b", "d"]);
+    expect(a.onEcho("c", 1, echoD.report)).toEqual([expect.objectContaining({ kind: "wave_ignored" })]);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * run-cluster --overlay FILE: a dispatcher, one calculator per topology node (its slots as capacity,
+ * a local queue, every other node's address) and a client. The root starts first and takes the
+ * first burst of tasks alone; the other nodes join once it has queued work, so the first rounds have
+ * something to rebalance. Each round is printed as it ends: wave messages, moves, loads before/after.
+ */
+import { createSocket } from "node:dgram";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { loadTopologyFile } from "../overlay/files.js";
+import type { Topology } from "../overlay/tree.js";
+import { type Child, type LogLine, spawnChild, stopChildren } from "./children.js";
+import {
+  awaitClient,
+  killOnExit,
+  type LocalClusterOptions,
+  STOP_GRACE_MS,
+  startClient,
+  startDispatcherChild,
+  waitForRegistrations,
+  writePids,
+  writeRunConfigs,
+} from "./local-cluster.js";
+
+/** What an overlay run needs beyond a plain one. */
+export interface OverlayClusterOptions extends LocalClusterOptions {
+  readonly topologyPath: string;
+  readonly rebalanceIntervalMs: number;
+  readonly queueMax: number;
+}
+
+/** How long the root may take to queue its first task before the others join anyway (ms). */
+const ROOT_BURST_WAIT_MS = 10_000;
+
+/** Picks `count` free UDP ports on 127.0.0.1 (bound, then released for the calculators to take). */
+async function freePorts(count: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: count }, () => {
+      const socket = createSocket("udp4");
+      return new Promise<ReturnType<typeof createSocket>>((done) => socket.bind(0, "127.0.0.1", () => done(socket)));
+    }),
+  );
+  const ports = sockets.map((socket) => socket.address().port);
+  await Promise.all(sockets.map((socket) => new Promise<void>((done) => socket.close(() => done()))));
+  return ports;
+}
+
+function writeNodeConfigs(options: OverlayClusterOptions, topology: Topology, ports: readonly number[]): string[] {
+  const peers = Object.fromEntries(topology.ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]));
+  return topology.ids.map((id, i) => {
+    const path = join(options.runDir, `node-${id}.json`);
+    const config = {
+      id,
+      listen: { host: "127.0.0.1", port: ports[i] },
+      computeMs: options.computeMs,
+      heartbeatIntervalMs: 300,
+      failure: {
+        probability: options.failureProbability,
+        checkIntervalMs: 5_000,
+        durationMs: { min: 1_000, max: 3_000 },
+      },
+      corruption: { probability: options.corruptionProbability },
+      overlay: {
+        topology: resolve(options.topologyPath),
+        peers,
+        queueMax: options.queueMax,
+        rebalanceIntervalMs: options.rebalanceIntervalMs,
+      },
+    };
+    writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+    return path;
+  });
+}
+
+/** Prints a round when the root logs it, with the wave's messages summed over every node's log. */
+function reportRounds(nodes: readonly Child[], root: Child, say: (text: string) => void): void {
+  /** BOUNDED: recent waves only (older entries are deleted when their round is printed). */
+  const messagesByWave = new Map<number, number>();
+  const count = (line: LogLine): void => {
+    if (line.msg !== "echo wave: my part done" && line.msg !== "echo wave decided") return;
+    const waveId = Number(line["waveId"]);
+    messagesByWave.set(waveId, (messagesByWave.get(waveId) ?? 0) + Number(line["messagesSent"] ?? 0));
+  };
+  for (const node of nodes) node.onLog(count);
+  root.onLog((line) => {
+    if (line.msg !== "rebalance round" && line.msg !== "rebalance round timed out") return;
+    const waveId = Number(line["waveId"]);
+    const messages = messagesByWave.get(waveId) ?? 0;
+    messagesByWave.delete(waveId);
+    const spread = (loads: unknown): string =>
+      Object.entries(loads as Record<string, number>)
+        .map(([id, queued]) => `${id}:${queued}`)
+        .join(" ");
+    say(
+      `round ${String(line["round"])}: ${String(line["status"])}, ${String(line["reachedCount"])}/${String(line["nodeCount"])} nodes, ` +
+        `${messages} wave messages, ${String(line["movedCount"])} tasks moved; queued before [${spread(line["loadsBefore"])}] ` +
+        `after [${spread(line["loadsAfter"])}]`,
+    );
+  });
+}
+
+/** Runs the overlay cluster to the end of the client; resolves with the client's exit code. */
+export async function runOverlayCluster(options: OverlayClusterOptions): Promise<number> {
+  const topology = loadTopologyFile(options.topologyPath);
+  const configs = writeRunConfigs(options);
+  const nodeConfigs = writeNodeConfigs(options, topology, await freePorts(topology.size));
+  const common = ["--json-logs", "--log-level", options.logLevel];
+  const children: Child[] = [];
+  killOnExit(children);
+  try {
+    const { child: dispatcher, address } = await startDispatcherChild(options.runDir, configs.dispatcher, common);
+    children.push(dispatcher);
+    options.say(
+      `dispatcher on ${address}; overlay of ${topology.size} nodes from ${options.topologyPath}; logs in ${options.runDir}`,
+    );
+    const startNode = (i: number, logLevel: string): Child => {
+      const id = topology.ids[i] as string;
+      const node = spawnChild({
+        name: `node-${id}`,
+        bin: "run-calculator",
+        args: ["-s", nodeConfigs[i] as string, "--dispatcher", address, "--json-logs", "--log-level", logLevel],
+        logPath: join(options.runDir, `node-${id}.log`),
+      });
+      children.push(node);
+      return node;
+    };
+    const rootRegistered = waitForRegistrations(dispatcher, 1);
+    const root = startNode(topology.root, "debug");
+    await rootRegistered;
+    const client = startClient(options, configs.client, address, common);
+    children.push(client);
+    await root.waitForLog((line) => line.msg === "task queued", ROOT_BURST_WAIT_MS).catch(() => undefined);
+    const othersRegistered = waitForRegistrations(dispatcher, topology.size - 1);
+    const nodes = [root];
+    for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) nodes.push(startNode(i, "info"));
+    reportRounds(nodes, root, options.say);
+    options.say(
+      `root ${topology.ids[topology.root]} took the first tasks alone; ${await othersRegistered} more nodes joined`,
+    );
+    writePids(options.runDir, children);
+    return await awaitClient(client);
+  } finally {
+    await stopChildren(children, STOP_GRACE_MS);
+    options.say(`stopped ${children.length} processes; statistics in ${join(options.runDir, "stats.json")}`);
+  }
+}

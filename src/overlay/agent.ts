@@ -1,0 +1,373 @@
+/**
+ * An overlay node inside a calculator daemon: the shell around the pure echo, move and link state
+ * machines, speaking over the calculator's own UDP socket. The root runs a rebalancing round every
+ * rebalanceIntervalMs and on demand (admin.rebalance, relayed by the dispatcher). A child that stops
+ * answering is believed dead and left out of later waves until it answers again; a round whose wave
+ * or moves take longer than waveTimeoutMs ends as timed out, so a dead node never hangs the root.
+ */
+import type { Logger } from "pino";
+
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { OverlayPacket, WaveEcho } from "../protocol/overlay-packets.js";
+import type { Packet } from "../protocol/packet.js";
+import type { AdminRebalance, AdminRebalanceResult } from "../protocol/packets.js";
+import { retryPolicy } from "../reliable/retry-policy.js";
+import { BoundedMap } from "../runtime/bounded-map.js";
+import { type Endpoint, endpointKey } from "../transport/transport.js";
+import { EchoNode, type EchoOutput } from "./echo.js";
+import { EchoAssembler, splitReport } from "./echo-parts.js";
+import { type LinkSend, OverlayLink, type PacketDraft, type ReliablePacket } from "./link.js";
+import { MoveNode, type MoveNode as MoveNodeType, type MoveOutput, type MoveQueue } from "./move.js";
+import type { OverlayQueue } from "./overlay-queue.js";
+import { RebalanceRound, type RoundSummary } from "./rebalance-round.js";
+import type { Topology } from "./tree.js";
+
+/** Settings of an overlay node (times in ms). */
+export interface OverlayAgentConfig {
+  readonly nodeId: string;
+  readonly topology: Topology;
+  /** Every node's address: moves go directly between any two nodes. BOUNDED: topology size. */
+  readonly peers: ReadonlyMap<string, Endpoint>;
+  /** Root: start a round this often (0: only on demand). */
+  readonly rebalanceIntervalMs: number;
+  readonly waveTimeoutMs: number;
+  /** A node sent something that has not answered for this long is believed dead. */
+  readonly childSilenceMs: number;
+  /** First link seq and first wave id: the boot time, so a restarted node never reuses either. */
+  readonly bootMs: number;
+}
+
+/** What the agent needs from its daemon. */
+export interface OverlayAgentDeps {
+  readonly config: OverlayAgentConfig;
+  readonly queue: OverlayQueue;
+  readonly send: (to: Endpoint, packet: Packet) => void;
+  readonly nowMs: () => number;
+  readonly log: Logger;
+}
+
+/** True for the packets an overlay node handles (waves, links, moves, and the admin request). */
+export function isOverlayAgentPacket(packet: Packet): packet is OverlayPacket | AdminRebalance {
+  return packet.type.startsWith("wave.") || packet.type.startsWith("overlay.") || packet.type === "admin.rebalance";
+}
+
+const WAVES_MAX = 8;
+const RESULTS_MAX = 64;
+const RESULTS_TTL_MS = 120_000;
+
+/** One overlay node of a real calculator. */
+export class OverlayAgent {
+  readonly #deps: OverlayAgentDeps;
+  readonly #config: OverlayAgentConfig;
+  readonly #link: OverlayLink;
+  readonly #echo: EchoNode;
+  readonly #move: MoveNode;
+  readonly #assembler = new EchoAssembler(64);
+  readonly #treeChildren: readonly string[];
+  /** BOUNDED: topology size. Peers sent something that has not answered since (ms of the first send). */
+  readonly #awaitingSinceMs = new Map<string, number>();
+  /** BOUNDED: topology size; endpoint key -> node id, to check senders. */
+  readonly #idByEndpoint = new Map<string, string>();
+  /** BOUNDED: RESULTS_MAX results for RESULTS_TTL_MS, to answer a repeated request. */
+  readonly #results = new BoundedMap<string, AdminRebalanceResult>(RESULTS_MAX, RESULTS_TTL_MS);
+  /** BOUNDED: WAVES_MAX waves; echo messages this node sent per wave. */
+  readonly #sentPerWave = new Map<number, number>();
+  readonly droppedCounts = new Map<string, number>();
+  #round: RebalanceRound | undefined;
+  /** BOUNDED: RESULTS_MAX requesters of the round in progress. */
+  #requesters: { requestId: string; to: Endpoint }[] = [];
+  #lastWaveId: number;
+  #nextRoundMs: number;
+  readonly #log: Logger;
+
+  constructor(deps: OverlayAgentDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    const { topology, nodeId } = deps.config;
+    const index = topology.mustIndexOf(nodeId);
+    const parentIndex = topology.parents[index]?.[0];
+    this.#treeChildren = (topology.treeChildren[index] ?? []).map((child) => topology.ids[child] as string);
+    this.#link = new OverlayLink({
+      id: nodeId,
+      unackedMax: 4_096,
+      dedupMax: 16_384,
+      dedupTtlMs: 600_000,
+      policy: retryPolicy([100, 200, 400, 800, 1_600]),
+      seqStart: deps.config.bootMs * 1_000,
+    });
+    this.#echo = new EchoNode({
+      id: nodeId,
+      parent: parentIndex === undefined ? undefined : topology.ids[parentIndex],
+      children: this.#treeChildren,
+      wavesMax: WAVES_MAX,
+    });
+    this.#move = new MoveNode({ id: nodeId, movesRememberedMax: 4_096, rememberMs: 600_000 }, this.#moveQueue());
+    for (const [id, endpoint] of deps.config.peers) this.#idByEndpoint.set(endpointKey(endpoint), id);
+    this.#lastWaveId = deps.config.bootMs;
+    this.#nextRoundMs = deps.nowMs() + deps.config.rebalanceIntervalMs;
+    this.#log = deps.log.child({ component: "overlay" });
+  }
+
+  get isRoot(): boolean {
+    return this.#echo.isRoot;
+  }
+
+  /** Overlay packets and admin requests from the calculator's socket. */
+  onPacket(nowMs: number, from: Endpoint, packet: OverlayPacket | AdminRebalance): void {
+    if (packet.type === "admin.rebalance") return this.#onAdminRequest(nowMs, from, packet);
+    if (this.#idByEndpoint.get(endpointKey(from)) !== packet.from) return this.#drop("unknown_sender");
+    this.#awaitingSinceMs.delete(packet.from);
+    const received = this.#link.onPacket(nowMs, packet);
+    if (received.ack !== undefined) this.#transmit(received.ack);
+    if (received.deliver !== undefined) this.#handle(nowMs, received.deliver);
+  }
+
+  /** Acks and resends; the root starts and ends rounds. */
+  onTick(nowMs: number): void {
+    for (const send of this.#link.onTick(nowMs)) this.#transmit(send);
+    if (!this.isRoot) return;
+    if (this.#round?.isDue(nowMs) === true) this.#endRound(nowMs);
+    const isIntervalDue = this.#config.rebalanceIntervalMs > 0 && nowMs >= this.#nextRoundMs;
+    if (this.#round === undefined && isIntervalDue) this.#startRound(nowMs);
+  }
+
+  #onAdminRequest(nowMs: number, from: Endpoint, request: AdminRebalance): void {
+    if (!this.isRoot) return this.#drop("not_the_root");
+    const cached = this.#results.get(nowMs, request.requestId);
+    if (cached !== undefined) return this.#deps.send(from, cached);
+    const known = this.#requesters.find((r) => r.requestId === request.requestId);
+    if (known !== undefined) return;
+    if (this.#requesters.length < RESULTS_MAX) this.#requesters.push({ requestId: request.requestId, to: from });
+    if (this.#round === undefined) this.#startRound(nowMs);
+  }
+
+  #startRound(nowMs: number): void {
+    this.#lastWaveId += 1;
+    const dead = this.#excluded(nowMs, this.#lastWaveId);
+    this.#round = new RebalanceRound(this.#lastWaveId, nowMs, this.#config.waveTimeoutMs, this.#config.topology.size);
+    this.#performEcho(nowMs, this.#echo.start(this.#lastWaveId, this.#load(), dead));
+  }
+
+  #endRound(nowMs: number): void {
+    const round = this.#round;
+    if (round === undefined) return;
+    const summary = round.end(nowMs);
+    this.#round = undefined;
+    this.#nextRoundMs = nowMs + this.#config.rebalanceIntervalMs;
+    this.#logRound(summary);
+    const result = this.#resultOf(summary);
+    for (const { requestId, to } of this.#requesters) {
+      const answer = { ...result, requestId };
+      this.#results.set(nowMs, requestId, answer);
+      this.#deps.send(to, answer);
+    }
+    this.#requesters = [];
+  }
+
+  #logRound(summary: RoundSummary): void {
+    const loadsBefore = Object.fromEntries(summary.loads.map((l) => [l.id, l.before]));
+    const loadsAfter = Object.fromEntries(summary.loads.map((l) => [l.id, l.after]));
+    const round = summary.waveId - this.#config.bootMs; // 1, 2, ... since this root started
+    const fields = { ...summary, round, loads: undefined, loadsBefore, loadsAfter };
+    if (summary.status === "done") this.#log.info(fields, "rebalance round");
+    else this.#log.warn(fields, "rebalance round timed out");
+  }
+
+  #resultOf(summary: RoundSummary): Omit<AdminRebalanceResult, "requestId"> {
+    return {
+      v: PROTOCOL_VERSION,
+      type: "admin.rebalance.result",
+      from: this.#config.nodeId,
+      status: summary.status,
+      waveId: summary.waveId,
+      nodeCount: summary.nodeCount,
+      reachedCount: summary.reachedCount,
+      waveMessages: summary.waveMessages,
+      movedCount: summary.movedCount,
+      loads: summary.loads.slice(0, 64),
+    };
+  }
+
+  #handle(nowMs: number, packet: ReliablePacket): void {
+    switch (packet.type) {
+      case "wave.explore":
+        return this.#performEcho(
+          nowMs,
+          this.#echo.onExplore(packet.from, packet.waveId, this.#load(), this.#excluded(nowMs, packet.waveId)),
+        );
+      case "wave.echo":
+        return this.#onEchoPart(nowMs, packet);
+      case "wave.finn":
+      case "wave.finn.done":
+        return this.#drop("finn_not_in_daemons");
+      case "overlay.move.order":
+        return this.#performMove(
+          nowMs,
+          this.#move.onOrder(nowMs, packet.from, { ...packet, from: this.#config.nodeId }),
+        );
+      case "overlay.move":
+        return this.#performMove(
+          nowMs,
+          this.#move.onOffer(nowMs, packet.from, packet.round, packet.index, packet.tasks),
+        );
+      case "overlay.move.reply":
+        return this.#performMove(
+          nowMs,
+          this.#move.onReply(nowMs, packet.from, packet.round, packet.index, packet.accepted),
+        );
+      case "overlay.move.report":
+        if (this.#round?.onReport(packet) === true) this.#endRound(nowMs);
+        return;
+    }
+  }
+
+  #onEchoPart(nowMs: number, packet: WaveEcho): void {
+    const result = this.#assembler.add(packet.from, packet.waveId, packet);
+    if (result.kind === "rejected") this.#drop(`echo_${result.reason}`);
+    if (result.kind === "complete")
+      this.#performEcho(nowMs, this.#echo.onEcho(packet.from, packet.waveId, result.report));
+  }
+
+  #performEcho(nowMs: number, outputs: readonly EchoOutput[]): void {
+    for (const output of outputs) {
+      switch (output.kind) {
+        case "send_explore":
+          this.#countWaveMessage(output.waveId);
+          this.#send(nowMs, output.to, { type: "wave.explore", waveId: output.waveId });
+          break;
+        case "send_echo":
+          this.#countWaveMessage(output.waveId);
+          for (const part of splitReport(output.report))
+            this.#send(nowMs, output.to, { type: "wave.echo", waveId: output.waveId, ...part });
+          this.#log.info(
+            { waveId: output.waveId, messagesSent: this.#sentPerWave.get(output.waveId) },
+            "echo wave: my part done",
+          );
+          break;
+        case "wave_decided":
+          this.#log.info(
+            {
+              waveId: output.waveId,
+              messagesSent: this.#sentPerWave.get(output.waveId),
+              reachedCount: output.report.nodeCount,
+            },
+            "echo wave decided",
+          );
+          this.#onDecided(nowMs, output.report);
+          break;
+        case "wave_ignored":
+          this.#drop(`echo_${output.reason}`);
+          break;
+      }
+    }
+  }
+
+  #onDecided(nowMs: number, report: Parameters<RebalanceRound["onDecided"]>[0]): void {
+    const round = this.#round;
+    if (round === undefined) return;
+    const orders = round.onDecided(report);
+    if (orders.length === 0) return this.#endRound(nowMs);
+    for (const { from, round: r, index, to, count } of orders)
+      this.#send(nowMs, from, { type: "overlay.move.order", round: r, index, to, count });
+  }
+
+  #performMove(nowMs: number, outputs: readonly MoveOutput[]): void {
+    for (const output of outputs) {
+      switch (output.kind) {
+        case "send_offer":
+          this.#send(nowMs, output.to, {
+            type: "overlay.move",
+            round: output.round,
+            index: output.index,
+            tasks: output.tasks,
+          });
+          break;
+        case "send_reply":
+          this.#send(nowMs, output.to, {
+            type: "overlay.move.reply",
+            round: output.round,
+            index: output.index,
+            accepted: output.accepted,
+            refused: output.refused,
+          });
+          break;
+        case "send_report":
+          this.#send(nowMs, output.to, {
+            type: "overlay.move.report",
+            ...output.report,
+            movedTaskIds: [...output.report.movedTaskIds],
+          });
+          break;
+        case "tasks_moved":
+          this.#deps.queue.commitMoved(nowMs, output.taskIds, output.to);
+          this.#log.debug({ to: output.to, count: output.taskIds.length }, "queued tasks moved");
+          break;
+        case "move_ignored":
+          this.#drop(`move_${output.reason}`);
+          break;
+      }
+    }
+  }
+
+  #moveQueue(): MoveQueue {
+    const queue = this.#deps.queue;
+    const now = this.#deps.nowMs;
+    return {
+      reserveQueued: (countMax) => queue.reserveQueued(countMax),
+      commitMoved: () => undefined, // committed on `tasks_moved`, which names the new holder
+      releaseReserved: (taskIds) => queue.releaseReserved(now(), taskIds),
+      acceptIncoming: (tasks) => queue.acceptIncoming(now(), tasks),
+    };
+  }
+
+  #load(): { slots: number; queued: number } {
+    return { slots: this.#deps.queue.slots, queued: this.#deps.queue.queuedCount() };
+  }
+
+  /** Children believed dead, left out of wave `waveId` (and said so at warn). */
+  #excluded(nowMs: number, waveId: number): Set<string> {
+    const dead = this.#deadChildren(nowMs);
+    if (dead.size > 0) this.#log.warn({ waveId, excluded: [...dead] }, "children not answering: left out of this wave");
+    return dead;
+  }
+
+  #deadChildren(nowMs: number): Set<string> {
+    const dead = new Set<string>();
+    for (const child of this.#treeChildren) {
+      const sinceMs = this.#awaitingSinceMs.get(child);
+      if (sinceMs !== undefined && nowMs - sinceMs > this.#config.childSilenceMs) dead.add(child);
+    }
+    return dead;
+  }
+
+  /** Reliable send; a message to ourselves is handled at once. */
+  #send(nowMs: number, to: string, draft: PacketDraft): void {
+    if (to === this.#config.nodeId) {
+      this.#handle(nowMs, { ...draft, v: PROTOCOL_VERSION, from: to, seq: 0 } as ReliablePacket);
+      return;
+    }
+    const send = this.#link.send(nowMs, to, draft);
+    if (send === undefined) return this.#drop("link_full");
+    if (!this.#awaitingSinceMs.has(to)) this.#awaitingSinceMs.set(to, nowMs);
+    this.#transmit(send);
+  }
+
+  #transmit(send: LinkSend): void {
+    const endpoint = this.#config.peers.get(send.to);
+    if (endpoint === undefined) return this.#drop("unknown_peer");
+    this.#deps.send(endpoint, send.packet);
+  }
+
+  #countWaveMessage(waveId: number): void {
+    if (!this.#sentPerWave.has(waveId) && this.#sentPerWave.size >= WAVES_MAX) {
+      const oldest = this.#sentPerWave.keys().next();
+      if (!oldest.done) this.#sentPerWave.delete(oldest.value);
+    }
+    this.#sentPerWave.set(waveId, (this.#sentPerWave.get(waveId) ?? 0) + 1);
+  }
+
+  #drop(reason: string): void {
+    this.droppedCounts.set(reason, (this.droppedCounts.get(reason) ?? 0) + 1);
+    this.#log.debug({ reason }, "overlay packet dropped");
+  }
+}
