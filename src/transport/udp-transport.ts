@@ -78,7 +78,9 @@ function wrapSocket(socket: Socket): UdpTransport {
       try {
         // Copy: dgram reads the buffer only after an async address lookup, so without the copy a
         // caller reusing its buffer after send() returns would change what goes on the wire.
-        socket.send(bytes.slice(), to.port, to.host, onSent);
+        // Buffer.from copies small datagrams into Node's shared pool instead of allocating an
+        // ArrayBuffer per send (Uint8Array#slice), and always copies (Buffer#slice would not).
+        socket.send(Buffer.from(bytes), to.port, to.host, onSent);
       } catch {
         stats.sendErrorCount += 1;
       }
