@@ -4,12 +4,12 @@
  * first burst of tasks alone; the other nodes join once it has queued work, so the first rounds have
  * something to rebalance. Each round is printed as it ends: wave messages, moves, loads before/after.
  */
-import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { loadTopologyFile } from "../overlay/files.js";
 import type { Topology } from "../overlay/tree.js";
+import { openUdpTransport } from "../transport/udp-transport.js";
 import { type Child, type LogLine, spawnChild, stopChildren } from "./children.js";
 import {
   awaitClient,
@@ -35,14 +35,11 @@ const ROOT_BURST_WAIT_MS = 10_000;
 
 /** Picks `count` free UDP ports on 127.0.0.1 (bound, then released for the calculators to take). */
 async function freePorts(count: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: count }, () => {
-      const socket = createSocket("udp4");
-      return new Promise<ReturnType<typeof createSocket>>((done) => socket.bind(0, "127.0.0.1", () => done(socket)));
-    }),
+  const transports = await Promise.all(
+    Array.from({ length: count }, () => openUdpTransport({ host: "127.0.0.1", port: 0 })),
   );
-  const ports = sockets.map((socket) => socket.address().port);
-  await Promise.all(sockets.map((socket) => new Promise<void>((done) => socket.close(() => done()))));
+  const ports = transports.map((transport) => transport.local.port);
+  await Promise.all(transports.map((transport) => transport.close()));
   return ports;
 }
 

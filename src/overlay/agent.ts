@@ -10,16 +10,16 @@ import type { Logger } from "pino";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { OverlayPacket, WaveEcho } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
-import type { AdminRebalance, AdminRebalanceResult } from "../protocol/packets.js";
+import type { AdminRebalance } from "../protocol/packets.js";
 import { retryPolicy } from "../reliable/retry-policy.js";
-import { BoundedMap } from "../runtime/bounded-map.js";
 import { type Endpoint, endpointKey } from "../transport/transport.js";
-import { EchoNode, type EchoOutput } from "./echo.js";
+import { EchoNode, type EchoOutput, type SubtreeReport } from "./echo.js";
 import { EchoAssembler, splitReport } from "./echo-parts.js";
 import { type LinkSend, OverlayLink, type PacketDraft, type ReliablePacket } from "./link.js";
-import { MoveNode, type MoveNode as MoveNodeType, type MoveOutput, type MoveQueue } from "./move.js";
+import { MoveNode, type MoveOutput, type MoveQueue } from "./move.js";
 import type { OverlayQueue } from "./overlay-queue.js";
-import { RebalanceRound, type RoundSummary } from "./rebalance-round.js";
+import type { RoundSummary } from "./rebalance-round.js";
+import { RootRounds } from "./root-rounds.js";
 import type { Topology } from "./tree.js";
 
 /** Settings of an overlay node (times in ms). */
@@ -52,8 +52,6 @@ export function isOverlayAgentPacket(packet: Packet): packet is OverlayPacket | 
 }
 
 const WAVES_MAX = 8;
-const RESULTS_MAX = 64;
-const RESULTS_TTL_MS = 120_000;
 
 /** One overlay node of a real calculator. */
 export class OverlayAgent {
@@ -68,16 +66,11 @@ export class OverlayAgent {
   readonly #awaitingSinceMs = new Map<string, number>();
   /** BOUNDED: topology size; endpoint key -> node id, to check senders. */
   readonly #idByEndpoint = new Map<string, string>();
-  /** BOUNDED: RESULTS_MAX results for RESULTS_TTL_MS, to answer a repeated request. */
-  readonly #results = new BoundedMap<string, AdminRebalanceResult>(RESULTS_MAX, RESULTS_TTL_MS);
   /** BOUNDED: WAVES_MAX waves; echo messages this node sent per wave. */
   readonly #sentPerWave = new Map<number, number>();
   readonly droppedCounts = new Map<string, number>();
-  #round: RebalanceRound | undefined;
-  /** BOUNDED: RESULTS_MAX requesters of the round in progress. */
-  #requesters: { requestId: string; to: Endpoint }[] = [];
-  #lastWaveId: number;
-  #nextRoundMs: number;
+  /** The root's rounds; undefined on other nodes. */
+  readonly #rounds: RootRounds | undefined;
   readonly #log: Logger;
 
   constructor(deps: OverlayAgentDeps) {
@@ -103,8 +96,18 @@ export class OverlayAgent {
     });
     this.#move = new MoveNode({ id: nodeId, movesRememberedMax: 4_096, rememberMs: 600_000 }, this.#moveQueue());
     for (const [id, endpoint] of deps.config.peers) this.#idByEndpoint.set(endpointKey(endpoint), id);
-    this.#lastWaveId = deps.config.bootMs;
-    this.#nextRoundMs = deps.nowMs() + deps.config.rebalanceIntervalMs;
+    this.#rounds = this.#echo.isRoot
+      ? new RootRounds(
+          {
+            nodeId,
+            nodeCount: topology.size,
+            rebalanceIntervalMs: deps.config.rebalanceIntervalMs,
+            waveTimeoutMs: deps.config.waveTimeoutMs,
+            waveIdStart: deps.config.bootMs,
+          },
+          deps.nowMs(),
+        )
+      : undefined;
     this.#log = deps.log.child({ component: "overlay" });
   }
 
@@ -114,8 +117,14 @@ export class OverlayAgent {
 
   /** Overlay packets and admin requests from the calculator's socket. */
   onPacket(nowMs: number, from: Endpoint, packet: OverlayPacket | AdminRebalance): void {
-    if (packet.type === "admin.rebalance") return this.#onAdminRequest(nowMs, from, packet);
-    if (this.#idByEndpoint.get(endpointKey(from)) !== packet.from) return this.#drop("unknown_sender");
+    if (packet.type === "admin.rebalance") {
+      this.#onAdminRequest(nowMs, from, packet);
+      return;
+    }
+    if (this.#idByEndpoint.get(endpointKey(from)) !== packet.from) {
+      this.#drop("unknown_sender");
+      return;
+    }
     this.#awaitingSinceMs.delete(packet.from);
     const received = this.#link.onPacket(nowMs, packet);
     if (received.ack !== undefined) this.#transmit(received.ack);
@@ -125,99 +134,71 @@ export class OverlayAgent {
   /** Acks and resends; the root starts and ends rounds. */
   onTick(nowMs: number): void {
     for (const send of this.#link.onTick(nowMs)) this.#transmit(send);
-    if (!this.isRoot) return;
-    if (this.#round?.isDue(nowMs) === true) this.#endRound(nowMs);
-    const isIntervalDue = this.#config.rebalanceIntervalMs > 0 && nowMs >= this.#nextRoundMs;
-    if (this.#round === undefined && isIntervalDue) this.#startRound(nowMs);
+    const rounds = this.#rounds;
+    if (rounds === undefined) return;
+    if (rounds.round?.isDue(nowMs) === true) this.#endRound(nowMs);
+    if (rounds.isIntervalDue(nowMs)) this.#startRound(nowMs);
   }
 
   #onAdminRequest(nowMs: number, from: Endpoint, request: AdminRebalance): void {
-    if (!this.isRoot) return this.#drop("not_the_root");
-    const cached = this.#results.get(nowMs, request.requestId);
-    if (cached !== undefined) return this.#deps.send(from, cached);
-    const known = this.#requesters.find((r) => r.requestId === request.requestId);
-    if (known !== undefined) return;
-    if (this.#requesters.length < RESULTS_MAX) this.#requesters.push({ requestId: request.requestId, to: from });
-    if (this.#round === undefined) this.#startRound(nowMs);
+    if (this.#rounds === undefined) {
+      this.#drop("not_the_root");
+      return;
+    }
+    const { answer, shouldStart } = this.#rounds.onRequest(nowMs, request.requestId, from);
+    if (answer !== undefined) this.#deps.send(answer.to, answer.result);
+    if (shouldStart) this.#startRound(nowMs);
   }
 
   #startRound(nowMs: number): void {
-    this.#lastWaveId += 1;
-    const dead = this.#excluded(nowMs, this.#lastWaveId);
-    this.#round = new RebalanceRound(this.#lastWaveId, nowMs, this.#config.waveTimeoutMs, this.#config.topology.size);
-    this.#performEcho(nowMs, this.#echo.start(this.#lastWaveId, this.#load(), dead));
+    const rounds = this.#rounds;
+    if (rounds === undefined) return;
+    const waveId = rounds.begin(nowMs);
+    this.#performEcho(nowMs, this.#echo.start(waveId, this.#load(), this.#excluded(nowMs, waveId)));
   }
 
   #endRound(nowMs: number): void {
-    const round = this.#round;
-    if (round === undefined) return;
-    const summary = round.end(nowMs);
-    this.#round = undefined;
-    this.#nextRoundMs = nowMs + this.#config.rebalanceIntervalMs;
-    this.#logRound(summary);
-    const result = this.#resultOf(summary);
-    for (const { requestId, to } of this.#requesters) {
-      const answer = { ...result, requestId };
-      this.#results.set(nowMs, requestId, answer);
-      this.#deps.send(to, answer);
-    }
-    this.#requesters = [];
+    const ended = this.#rounds?.end(nowMs);
+    if (ended === undefined) return;
+    this.#logRound(ended.summary);
+    for (const { to, result } of ended.answers) this.#deps.send(to, result);
   }
 
   #logRound(summary: RoundSummary): void {
     const loadsBefore = Object.fromEntries(summary.loads.map((l) => [l.id, l.before]));
     const loadsAfter = Object.fromEntries(summary.loads.map((l) => [l.id, l.after]));
-    const round = summary.waveId - this.#config.bootMs; // 1, 2, ... since this root started
+    const round = this.#rounds?.roundNumberOf(summary.waveId);
     const fields = { ...summary, round, loads: undefined, loadsBefore, loadsAfter };
     if (summary.status === "done") this.#log.info(fields, "rebalance round");
     else this.#log.warn(fields, "rebalance round timed out");
   }
 
-  #resultOf(summary: RoundSummary): Omit<AdminRebalanceResult, "requestId"> {
-    return {
-      v: PROTOCOL_VERSION,
-      type: "admin.rebalance.result",
-      from: this.#config.nodeId,
-      status: summary.status,
-      waveId: summary.waveId,
-      nodeCount: summary.nodeCount,
-      reachedCount: summary.reachedCount,
-      waveMessages: summary.waveMessages,
-      movedCount: summary.movedCount,
-      loads: summary.loads.slice(0, 64),
-    };
-  }
-
   #handle(nowMs: number, packet: ReliablePacket): void {
     switch (packet.type) {
-      case "wave.explore":
-        return this.#performEcho(
-          nowMs,
-          this.#echo.onExplore(packet.from, packet.waveId, this.#load(), this.#excluded(nowMs, packet.waveId)),
-        );
+      case "wave.explore": {
+        const excluded = this.#excluded(nowMs, packet.waveId);
+        this.#performEcho(nowMs, this.#echo.onExplore(packet.from, packet.waveId, this.#load(), excluded));
+        break;
+      }
       case "wave.echo":
-        return this.#onEchoPart(nowMs, packet);
+        this.#onEchoPart(nowMs, packet);
+        break;
       case "wave.finn":
       case "wave.finn.done":
-        return this.#drop("finn_not_in_daemons");
+        this.#drop("finn_not_in_daemons");
+        break;
       case "overlay.move.order":
-        return this.#performMove(
-          nowMs,
-          this.#move.onOrder(nowMs, packet.from, { ...packet, from: this.#config.nodeId }),
-        );
+        this.#performMove(nowMs, this.#move.onOrder(nowMs, packet.from, { ...packet, from: this.#config.nodeId }));
+        break;
       case "overlay.move":
-        return this.#performMove(
-          nowMs,
-          this.#move.onOffer(nowMs, packet.from, packet.round, packet.index, packet.tasks),
-        );
+        this.#performMove(nowMs, this.#move.onOffer(nowMs, packet.from, packet.round, packet.index, packet.tasks));
+        break;
       case "overlay.move.reply":
-        return this.#performMove(
-          nowMs,
-          this.#move.onReply(nowMs, packet.from, packet.round, packet.index, packet.accepted),
-        );
+        this.#performMove(nowMs, this.#move.onReply(nowMs, packet.from, packet.round, packet.index, packet.accepted));
+        break;
       case "overlay.move.report":
-        if (this.#round?.onReport(packet) === true) this.#endRound(nowMs);
-        return;
+        if (this.#rounds?.round?.onReport(packet) === true) this.#endRound(nowMs);
+        break;
     }
   }
 
@@ -262,11 +243,14 @@ export class OverlayAgent {
     }
   }
 
-  #onDecided(nowMs: number, report: Parameters<RebalanceRound["onDecided"]>[0]): void {
-    const round = this.#round;
+  #onDecided(nowMs: number, report: SubtreeReport): void {
+    const round = this.#rounds?.round;
     if (round === undefined) return;
     const orders = round.onDecided(report);
-    if (orders.length === 0) return this.#endRound(nowMs);
+    if (orders.length === 0) {
+      this.#endRound(nowMs);
+      return;
+    }
     for (const { from, round: r, index, to, count } of orders)
       this.#send(nowMs, from, { type: "overlay.move.order", round: r, index, to, count });
   }
@@ -347,14 +331,20 @@ export class OverlayAgent {
       return;
     }
     const send = this.#link.send(nowMs, to, draft);
-    if (send === undefined) return this.#drop("link_full");
+    if (send === undefined) {
+      this.#drop("link_full");
+      return;
+    }
     if (!this.#awaitingSinceMs.has(to)) this.#awaitingSinceMs.set(to, nowMs);
     this.#transmit(send);
   }
 
   #transmit(send: LinkSend): void {
     const endpoint = this.#config.peers.get(send.to);
-    if (endpoint === undefined) return this.#drop("unknown_peer");
+    if (endpoint === undefined) {
+      this.#drop("unknown_peer");
+      return;
+    }
     this.#deps.send(endpoint, send.packet);
   }
 
