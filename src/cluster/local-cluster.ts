@@ -97,23 +97,23 @@ export async function startDispatcherChild(
   return { child, address: `127.0.0.1:${String(started["port"])}` };
 }
 
-/** Resolves once the dispatcher logged `count` registrations (or after REGISTER_WAIT_MS). */
-export function waitForRegistrations(dispatcher: Child, count: number): Promise<number> {
+/**
+ * Resolves with the number of registrations the dispatcher logs from now on, once `count` arrived
+ * or REGISTER_WAIT_MS passed. Counts with a listener: several lines can arrive in one chunk, which
+ * one-shot waiters would miss.
+ */
+export function waitForRegistrations(dispatcher: Child, count: number, waitMs = REGISTER_WAIT_MS): Promise<number> {
   let registeredCount = 0;
   return new Promise((resolve) => {
-    const watch = (): void => {
-      void dispatcher
-        .waitForLog((line) => line.msg === "calculator registered", REGISTER_WAIT_MS)
-        .then(
-          () => {
-            registeredCount += 1;
-            if (registeredCount >= count) resolve(registeredCount);
-            else watch();
-          },
-          () => resolve(registeredCount),
-        );
-    };
-    watch();
+    const timer = setTimeout(() => resolve(registeredCount), waitMs);
+    dispatcher.onLog((line) => {
+      if (line.msg !== "calculator registered") return;
+      registeredCount += 1;
+      if (registeredCount === count) {
+        clearTimeout(timer);
+        resolve(registeredCount);
+      }
+    });
   });
 }
 

@@ -34,7 +34,7 @@ export interface OverlayClusterOptions extends LocalClusterOptions {
 const ROOT_BURST_WAIT_MS = 10_000;
 
 /** Picks `count` free UDP ports on 127.0.0.1 (bound, then released for the calculators to take). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const transports = await Promise.all(
     Array.from({ length: count }, () => openUdpTransport({ host: "127.0.0.1", port: 0 })),
   );
@@ -43,26 +43,42 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function writeNodeConfigs(options: OverlayClusterOptions, topology: Topology, ports: readonly number[]): string[] {
+/** Settings of every node of a local overlay, beyond what the topology says. */
+export interface OverlayNodeSettings {
+  readonly computeMs: { readonly min: number; readonly max: number };
+  readonly failureProbability: number;
+  readonly corruptionProbability: number;
+  readonly queueMax: number;
+  readonly rebalanceIntervalMs: number;
+}
+
+/** Writes node-<id>.json for every node (listening on 127.0.0.1:ports[i]); returns the paths. */
+export function writeNodeConfigs(
+  runDir: string,
+  topologyPath: string,
+  topology: Topology,
+  ports: readonly number[],
+  settings: OverlayNodeSettings,
+): string[] {
   const peers = Object.fromEntries(topology.ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]));
   return topology.ids.map((id, i) => {
-    const path = join(options.runDir, `node-${id}.json`);
+    const path = join(runDir, `node-${id}.json`);
     const config = {
       id,
       listen: { host: "127.0.0.1", port: ports[i] },
-      computeMs: options.computeMs,
+      computeMs: settings.computeMs,
       heartbeatIntervalMs: 300,
       failure: {
-        probability: options.failureProbability,
+        probability: settings.failureProbability,
         checkIntervalMs: 5_000,
         durationMs: { min: 1_000, max: 3_000 },
       },
-      corruption: { probability: options.corruptionProbability },
+      corruption: { probability: settings.corruptionProbability },
       overlay: {
-        topology: resolve(options.topologyPath),
+        topology: resolve(topologyPath),
         peers,
-        queueMax: options.queueMax,
-        rebalanceIntervalMs: options.rebalanceIntervalMs,
+        queueMax: settings.queueMax,
+        rebalanceIntervalMs: settings.rebalanceIntervalMs,
       },
     };
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -101,7 +117,13 @@ function reportRounds(nodes: readonly Child[], root: Child, say: (text: string) 
 export async function runOverlayCluster(options: OverlayClusterOptions): Promise<number> {
   const topology = loadTopologyFile(options.topologyPath);
   const configs = writeRunConfigs(options);
-  const nodeConfigs = writeNodeConfigs(options, topology, await freePorts(topology.size));
+  const nodeConfigs = writeNodeConfigs(
+    options.runDir,
+    options.topologyPath,
+    topology,
+    await freePorts(topology.size),
+    options,
+  );
   const common = ["--json-logs", "--log-level", options.logLevel];
   const children: Child[] = [];
   killOnExit(children);
