@@ -38,6 +38,8 @@ export interface OverlaySimOptions {
   readonly othersJoinAtMs: number;
   readonly rebalanceIntervalMs: number;
   readonly kill?: { readonly id: string; readonly atMs: number };
+  /** Starts the killed node again (same id and address, a new process) at this time. */
+  readonly restartAtMs?: number;
   /** Keep running at least this long even after the client is done (for rounds after a kill). */
   readonly simTimeMsMin?: number;
   readonly simTimeMsMax: number;
@@ -101,10 +103,10 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     log,
   });
   const handles = new Map<string, { stop(): Promise<void> }>();
-  const startNode = (index: number): void => {
+  const startNode = (index: number, bootMs = 1_000): void => {
     const id = topology.ids[index] as string;
     const isRoot = index === topology.root;
-    const config = simCalculatorConfig(id, 1_000, DISPATCHER, {
+    const config = simCalculatorConfig(id, bootMs, DISPATCHER, {
       capacity: topology.slots[index] as number,
       queueMax: 500,
       computeMs: { min: 150, max: 300 },
@@ -117,7 +119,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       rebalanceIntervalMs: options.rebalanceIntervalMs,
       waveTimeoutMs: 2_000,
       childSilenceMs: 800,
-      bootMs: 1_000,
+      bootMs,
     };
     const transport = network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port);
     handles.set(
@@ -149,6 +151,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   });
   let haveOthersJoined = false;
   let isKilled = false;
+  let isRestarted = false;
   const isDone = (): boolean => isFinished && clock.nowMs() >= (options.simTimeMsMin ?? 0);
   while (!isDone() && clock.nowMs() < options.simTimeMsMax) {
     clock.advance(STEP_MS);
@@ -160,6 +163,15 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     if (options.kill !== undefined && !isKilled && clock.nowMs() >= options.kill.atMs) {
       isKilled = true;
       await handles.get(options.kill.id)?.stop();
+    }
+    if (
+      options.kill !== undefined &&
+      options.restartAtMs !== undefined &&
+      !isRestarted &&
+      clock.nowMs() >= options.restartAtMs
+    ) {
+      isRestarted = true;
+      startNode(topology.mustIndexOf(options.kill.id), clock.nowMs());
     }
     await new Promise<void>((resolve) => setImmediate(resolve)); // let computed digests come back
   }

@@ -101,3 +101,29 @@ describe("a node that dies mid-run", () => {
     SIM_TIMEOUT_MS,
   );
 });
+
+describe("a dead node that comes back", () => {
+  it.each([21, 22])(
+    "seed %i: is left out while dead and included again once it answers",
+    async (seed) => {
+      const report = await runOverlayDaemonSim({
+        seed,
+        lossProbability: 0.05,
+        taskCount: 20,
+        othersJoinAtMs: 300,
+        rebalanceIntervalMs: 500,
+        kill: { id: "f", atMs: 900 },
+        restartAtMs: 6_000,
+        simTimeMsMin: 12_000,
+        simTimeMsMax: 60_000,
+      });
+      const done = rounds(report).filter((r) => r.msg === "rebalance round");
+      const partial = done.findIndex((r) => r["reachedCount"] === 6);
+      expect(partial, "a round without the dead node").toBeGreaterThanOrEqual(0);
+      const whole = done.slice(partial + 1).findIndex((r) => r["reachedCount"] === 7);
+      expect(whole, "a later round reaches the returned node").toBeGreaterThanOrEqual(0);
+      expect(report.records.every((r) => r.outcome === "ok")).toBe(true);
+    },
+    SIM_TIMEOUT_MS,
+  );
+});
