@@ -30,6 +30,24 @@ const REGISTER_WAIT_MS = 10_000;
 /** Grace before SIGKILL when stopping children (ms). */
 export const STOP_GRACE_MS = 5_000;
 
+/** Calculator settings of a local demo run: short heartbeats, outages every few seconds if asked. */
+export function demoCalculatorSettings(options: {
+  readonly computeMs: { readonly min: number; readonly max: number };
+  readonly failureProbability: number;
+  readonly corruptionProbability: number;
+}): Record<string, unknown> {
+  return {
+    computeMs: options.computeMs,
+    heartbeatIntervalMs: 300,
+    failure: {
+      probability: options.failureProbability,
+      checkIntervalMs: 5_000,
+      durationMs: { min: 1_000, max: 3_000 },
+    },
+    corruption: { probability: options.corruptionProbability },
+  };
+}
+
 /** Writes the configs this run uses into runDir (so the operator can read and reuse them). */
 export function writeRunConfigs(options: LocalClusterOptions): {
   dispatcher: string;
@@ -54,18 +72,7 @@ export function writeRunConfigs(options: LocalClusterOptions): {
   );
   writeFileSync(
     paths.calculator,
-    json({
-      listen: { host: "127.0.0.1", port: 0 },
-      capacity: options.capacity,
-      computeMs: options.computeMs,
-      heartbeatIntervalMs: 300,
-      failure: {
-        probability: options.failureProbability,
-        checkIntervalMs: 5_000,
-        durationMs: { min: 1_000, max: 3_000 },
-      },
-      corruption: { probability: options.corruptionProbability },
-    }),
+    json({ listen: { host: "127.0.0.1", port: 0 }, capacity: options.capacity, ...demoCalculatorSettings(options) }),
   );
   writeFileSync(
     paths.client,

@@ -13,6 +13,7 @@ import { openUdpTransport } from "../transport/udp-transport.js";
 import { type Child, type LogLine, spawnChild, stopChildren } from "./children.js";
 import {
   awaitClient,
+  demoCalculatorSettings,
   killOnExit,
   type LocalClusterOptions,
   STOP_GRACE_MS,
@@ -66,14 +67,7 @@ export function writeNodeConfigs(
     const config = {
       id,
       listen: { host: "127.0.0.1", port: ports[i] },
-      computeMs: settings.computeMs,
-      heartbeatIntervalMs: 300,
-      failure: {
-        probability: settings.failureProbability,
-        checkIntervalMs: 5_000,
-        durationMs: { min: 1_000, max: 3_000 },
-      },
-      corruption: { probability: settings.corruptionProbability },
+      ...demoCalculatorSettings(settings),
       overlay: {
         topology: resolve(topologyPath),
         peers,

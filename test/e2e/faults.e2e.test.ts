@@ -11,7 +11,17 @@ import { join } from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { requireBuild, start, startCalculator, startDispatcher, stopAll, tempDir, waitForMsg } from "./harness.js";
+import {
+  type Child,
+  type LogLine,
+  requireBuild,
+  start,
+  startCalculator,
+  startDispatcher,
+  stopAll,
+  tempDir,
+  waitForMsg,
+} from "./harness.js";
 
 const E2E_TIMEOUT_MS = 40_000;
 
@@ -56,6 +66,27 @@ function clientArgs(dir: string, port: number, extra: readonly string[]): string
   ];
 }
 
+/** A dispatcher, calc-a and a one-task client, returned once calc-a has started that task. */
+async function oneTaskRunningOnCalcA(
+  computeMs: number,
+): Promise<{ dir: string; dispatcher: Child; port: number; calcA: Child; client: Child; settings: string }> {
+  const dir = tempDir();
+  const { child: dispatcher, port } = await startDispatcher(dir, [
+    "--heartbeat-timeout-ms",
+    "500",
+    "--task-timeout-ms",
+    "30000",
+  ]);
+  const settings = calculatorSettings(dir, computeMs);
+  const calcA = startCalculator(dir, "calc-a", port, ["-s", settings, "--log-level", "debug"]);
+  await waitForMsg(dispatcher, "calculator registered", 10_000, (l) => l["calculatorId"] === "calc-a");
+  const client = start(dir, "client", "run-client", clientArgs(dir, port, ["--count", "1"]));
+  await waitForMsg(calcA, "task started", 10_000);
+  return { dir, dispatcher, port, calcA, client, settings };
+}
+
+const isCalcA = (line: LogLine): boolean => line["calculatorId"] === "calc-a";
+
 beforeAll(requireBuild);
 afterEach(stopAll);
 
@@ -91,25 +122,9 @@ describe("end to end on 127.0.0.1", () => {
   it(
     "kill -9 of a calculator mid-task: the dispatcher declares it dead and the task completes elsewhere",
     async () => {
-      const dir = tempDir();
-      const { child: dispatcher, port } = await startDispatcher(dir, [
-        "--heartbeat-timeout-ms",
-        "500",
-        "--task-timeout-ms",
-        "30000",
-      ]);
-      const settings = calculatorSettings(dir, 1_500);
-      const calcA = startCalculator(dir, "calc-a", port, ["-s", settings, "--log-level", "debug"]);
-      await waitForMsg(dispatcher, "calculator registered", 10_000, (l) => l["calculatorId"] === "calc-a");
-      const client = start(dir, "client", "run-client", clientArgs(dir, port, ["--count", "1"]));
-      await waitForMsg(calcA, "task started", 10_000);
+      const { dir, dispatcher, port, calcA, client, settings } = await oneTaskRunningOnCalcA(1_500);
       process.kill(calcA.pid, "SIGKILL");
-      const dead = waitForMsg(
-        dispatcher,
-        "calculator silent: declared dead",
-        10_000,
-        (l) => l["calculatorId"] === "calc-a",
-      );
+      const dead = waitForMsg(dispatcher, "calculator silent: declared dead", 10_000, isCalcA);
       startCalculator(dir, "calc-b", port, ["-s", settings]);
       await dead;
       expect(await client.exited).toBe(0);
@@ -121,22 +136,11 @@ describe("end to end on 127.0.0.1", () => {
   it(
     "SIGSTOP then SIGCONT of a calculator mid-task: declared dead, re-placed, back with the same identity",
     async () => {
-      const dir = tempDir();
-      const { child: dispatcher, port } = await startDispatcher(dir, [
-        "--heartbeat-timeout-ms",
-        "500",
-        "--task-timeout-ms",
-        "30000",
-      ]);
-      const settings = calculatorSettings(dir, 1_200);
-      const calcA = startCalculator(dir, "calc-a", port, ["-s", settings, "--log-level", "debug"]);
-      await waitForMsg(dispatcher, "calculator registered", 10_000, (l) => l["calculatorId"] === "calc-a");
-      const client = start(dir, "client", "run-client", clientArgs(dir, port, ["--count", "1"]));
-      await waitForMsg(calcA, "task started", 10_000);
+      const { dir, dispatcher, port, calcA, client, settings } = await oneTaskRunningOnCalcA(1_200);
       process.kill(calcA.pid, "SIGSTOP");
-      await waitForMsg(dispatcher, "calculator silent: declared dead", 10_000, (l) => l["calculatorId"] === "calc-a");
+      await waitForMsg(dispatcher, "calculator silent: declared dead", 10_000, isCalcA);
       startCalculator(dir, "calc-b", port, ["-s", settings]);
-      const back = waitForMsg(dispatcher, "calculator back", 10_000, (l) => l["calculatorId"] === "calc-a");
+      const back = waitForMsg(dispatcher, "calculator back", 10_000, isCalcA);
       process.kill(calcA.pid, "SIGCONT");
       await back;
       expect(await client.exited).toBe(0);
