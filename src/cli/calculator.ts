@@ -2,6 +2,8 @@
  * `run-calculator -s FILE`: validates the settings (flags override file, file overrides defaults),
  * binds its UDP socket, heartbeats to the dispatcher and runs tasks until SIGINT/SIGTERM.
  */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 
@@ -123,6 +125,30 @@ export function overlayAgentConfig(
   };
 }
 
+/**
+ * Resolves peer host names to addresses once at start: an overlay node checks that each packet
+ * comes from its sender's address, and datagrams carry IP addresses, not names.
+ */
+export async function resolvePeers(peers: ReadonlyMap<string, Endpoint>): Promise<Map<string, Endpoint>> {
+  const resolved = new Map<string, Endpoint>();
+  for (const [id, endpoint] of peers) {
+    if (isIP(endpoint.host) !== 0) {
+      resolved.set(id, endpoint);
+      continue;
+    }
+    try {
+      const { address } = await lookup(endpoint.host, { family: 4 });
+      resolved.set(id, { host: address, port: endpoint.port });
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot resolve overlay peer ${id} at ${endpoint.host}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+        { cause: error },
+      );
+    }
+  }
+  return resolved;
+}
+
 /** Turns the validated settings into core settings (an overlay node runs its topology slots). */
 export function calculatorCoreConfig(
   file: CalculatorFileConfig,
@@ -166,7 +192,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const flags = program.opts<CalculatorFlags>();
     const config = resolveConfig(flags);
     const bootMs = Date.now();
-    const overlay = overlayAgentConfig(config, flags.settings, config.id, bootMs);
+    const configured = overlayAgentConfig(config, flags.settings, config.id, bootMs);
+    const overlay =
+      configured === undefined ? undefined : { ...configured, peers: await resolvePeers(configured.peers) };
     const nodeId = config.id ?? defaultCalculatorId();
     const log = loggerFor("calculator", nodeId, flags);
     const transport = await bindOrExplain(config.listen.host, config.listen.port, "calculator");
