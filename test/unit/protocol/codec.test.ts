@@ -3,9 +3,10 @@
  * test/golden/ and encodePacket reproduces them byte for byte; every kind of bad datagram is
  * rejected with the code the daemons count it by; decodePacket never throws on anything a peer
  * can send; encodePacket throws on our own invalid packets.
- * Method: golden vectors (one per task-plane packet type, shared with docs/PROTOCOL.md), a table
- * of negative cases built by mutating a golden packet, and fast-check properties over arbitrary
- * bytes, arbitrary JSON and arbitrary field values.
+ * Method: golden vectors (at least one per packet type in PACKET_TYPES, shared with
+ * docs/PROTOCOL.md; `<type>.json`, plus `<type>--<variant>.json` for other shapes of the same type),
+ * a table of negative cases built by mutating a golden packet, and fast-check properties over
+ * arbitrary bytes, arbitrary JSON and arbitrary field values.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,8 +16,7 @@ import { describe, expect, it } from "vitest";
 
 import { DECODE_ERROR_CODES, type DecodeErrorCode, decodePacket, encodePacket } from "../../../src/protocol/codec.js";
 import { DATAGRAM_BYTES_MAX, INPUT_CHARS_MAX, ROUNDS_MAX } from "../../../src/protocol/limits.js";
-import { Packet } from "../../../src/protocol/packet.js";
-import { taskPlanePackets } from "../../../src/protocol/packets.js";
+import { PACKET_TYPES, Packet } from "../../../src/protocol/packet.js";
 
 interface GoldenVector {
   readonly type: string;
@@ -31,13 +31,19 @@ interface GoldenVector {
 const GOLDEN_DIR = fileURLToPath(new URL("../../golden/", import.meta.url));
 const utf8 = new TextEncoder();
 
+/** Separates a packet type from a variant name in a golden file name (`task.ack--moved.json`). */
+const VARIANT_SEPARATOR = "--";
+
+/** Every vector by file name without `.json`: the type itself for the main vector of each type. */
 function loadGolden(): Map<string, GoldenVector> {
   const vectors = new Map<string, GoldenVector>();
   for (const name of readdirSync(GOLDEN_DIR).filter((file) => file.endsWith(".json"))) {
     const vector = JSON.parse(readFileSync(`${GOLDEN_DIR}${name}`, "utf8")) as GoldenVector;
-    if (name !== `${vector.type}.json`)
-      throw new Error(`golden file ${name} must be named after its type ${vector.type}`);
-    vectors.set(vector.type, vector);
+    const stem = name.slice(0, -".json".length);
+    const [type, variant, ...rest] = stem.split(VARIANT_SEPARATOR);
+    if (type !== vector.type || variant === "" || rest.length > 0)
+      throw new Error(`golden file ${name} must be named ${vector.type}.json or ${vector.type}--<variant>.json`);
+    vectors.set(stem, vector);
   }
   return vectors;
 }
@@ -77,15 +83,16 @@ function paddedTo(size: number): Uint8Array {
   return padded;
 }
 
-const TASK_PLANE_TYPES = taskPlanePackets.map((schema) => schema.shape.type.value);
-
 describe("golden vectors", () => {
-  it("cover every task-plane packet type", () => {
-    expect([...golden.keys()].sort()).toEqual(expect.arrayContaining([...TASK_PLANE_TYPES].sort()));
-    for (const type of golden.keys()) expect(Packet.options.map((option) => option.shape.type.value)).toContain(type);
+  it("cover every packet type in PACKET_TYPES, each with a main vector named after it", () => {
+    const covered = new Set([...golden.values()].map((vector) => vector.type));
+    expect([...PACKET_TYPES].filter((type) => !covered.has(type))).toEqual([]);
+    for (const type of PACKET_TYPES) expect(golden.get(type)?.type, `test/golden/${type}.json`).toBe(type);
+    for (const type of covered) expect(PACKET_TYPES.has(type)).toBe(true);
+    expect(PACKET_TYPES.size).toBe(Packet.options.length);
   });
 
-  it.each([...golden.values()].map((vector) => [vector.type, vector] as const))(
+  it.each([...golden].map(([name, vector]) => [name, vector] as const))(
     "%s decodes to the exact packet and re-encodes byte for byte",
     (_type, vector) => {
       const wire = utf8.encode(vector.wire);
