@@ -15,6 +15,7 @@ import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../conf
 import { CalculatorFileConfig } from "../config/schema.js";
 import type { OverlayAgentConfig } from "../overlay/agent.js";
 import { loadTopologyFile } from "../overlay/files.js";
+import { CAPACITY_MAX } from "../protocol/limits.js";
 import { systemClock } from "../runtime/clock.js";
 import type { Endpoint } from "../transport/transport.js";
 import {
@@ -108,6 +109,18 @@ export function overlayAgentConfig(
   const peers = new Map<string, Endpoint>();
   for (const [id, address] of Object.entries(overlay.peers))
     peers.set(id, parseHostPort(address, `overlay.peers.${id}`));
+  const unknown = [...peers.keys()].filter((id) => topology.indexOf(id) === undefined);
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration in ${source}: key "overlay.peers" names ${unknown.join(", ")}, not in the topology ${topologyPath}.`,
+    );
+  }
+  const slots = topology.slots[topology.mustIndexOf(nodeId)] as number;
+  if (slots + overlay.queueMax > CAPACITY_MAX) {
+    throw new ConfigError(
+      `Invalid configuration in ${source}: node ${nodeId} has ${slots} slots and key "overlay.queueMax" is ${overlay.queueMax}; together they must not exceed ${CAPACITY_MAX} (a calculator announces both as its capacity).`,
+    );
+  }
   const missing = topology.ids.filter((id) => id !== nodeId && !peers.has(id));
   if (missing.length > 0) {
     throw new ConfigError(
@@ -213,7 +226,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         host: transport.local.host,
         port: transport.local.port,
         dispatcher: config.dispatcher,
-        capacity: config.capacity,
+        capacity: calculator.core.slots,
       },
       "calculator started",
     );

@@ -108,7 +108,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             ...options,
             topologyPath: flags.overlay,
             rebalanceIntervalMs: parseNumberFlag(flags.rebalanceIntervalMs, "--rebalance-interval-ms", 0, 3_600_000),
-            queueMax: parseNumberFlag(flags.queueMax, "--queue-max", 1, 100_000),
+            queueMax: parseNumberFlag(flags.queueMax, "--queue-max", 1, 1_000),
           });
     process.exitCode = code;
   });

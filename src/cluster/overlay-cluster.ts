@@ -146,7 +146,9 @@ export async function runOverlayCluster(options: OverlayClusterOptions): Promise
     await root.waitForLog((line) => line.msg === "task queued", ROOT_BURST_WAIT_MS).catch(() => undefined);
     const othersRegistered = waitForRegistrations(dispatcher, topology.size - 1);
     const nodes = [root];
-    for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) nodes.push(startNode(i, "info"));
+    // Other nodes log at info at least: their wave lines are how each round's messages are counted.
+    const nodeLogLevel = options.logLevel === "debug" || options.logLevel === "trace" ? options.logLevel : "info";
+    for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) nodes.push(startNode(i, nodeLogLevel));
     reportRounds(nodes, root, options.say);
     options.say(
       `root ${topology.ids[topology.root]} took the first tasks alone; ${await othersRegistered} more nodes joined`,

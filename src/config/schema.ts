@@ -65,7 +65,11 @@ const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s]+):\d{1,5}$/, "use
 export const OverlayFileConfig = z.strictObject({
   topology: z.string().min(1),
   peers: z.record(nodeId, hostPort),
-  queueMax: z.int().min(1).max(100_000).default(1_000),
+  queueMax: z
+    .int()
+    .min(1)
+    .max(CAPACITY_MAX - 1)
+    .default(500),
   rebalanceIntervalMs: z.int().min(0).default(5_000),
   waveTimeoutMs: positiveMs.default(5_000),
   childSilenceMs: positiveMs.default(2_000),

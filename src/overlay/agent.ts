@@ -134,6 +134,7 @@ export class OverlayAgent {
   /** Acks and resends; the root starts and ends rounds. */
   onTick(nowMs: number): void {
     for (const send of this.#link.onTick(nowMs)) this.#transmit(send);
+    this.#performMove(nowMs, this.#move.expireOffers(nowMs, this.#config.waveTimeoutMs));
     const rounds = this.#rounds;
     if (rounds === undefined) return;
     if (rounds.round?.isDue(nowMs) === true) this.#endRound(nowMs);
@@ -285,6 +286,12 @@ export class OverlayAgent {
         case "tasks_moved":
           this.#deps.queue.commitMoved(nowMs, output.taskIds, output.to);
           this.#log.debug({ to: output.to, count: output.taskIds.length }, "queued tasks moved");
+          break;
+        case "move_presumed":
+          this.#log.warn(
+            { to: output.to, count: output.taskIds.length },
+            "no reply to a move offer: tasks presumed moved",
+          );
           break;
         case "move_ignored":
           this.#drop(`move_${output.reason}`);

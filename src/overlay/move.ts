@@ -5,7 +5,7 @@
  *    meanwhile) means a smaller offer or none: the giver "refuses" the rest;
  *  - the receiver enqueues what it can, idempotently by task id, and replies accepted / refused;
  *  - on the reply the giver drops the accepted tasks for good, puts the refused ones back, and reports
- *    to the root (and the dispatcher) which tasks now live where.
+ *    to the root which tasks now live where (the calculators tell the dispatcher with task.ack moved).
  * Every step is idempotent by (round, index), so link-layer duplicates are harmless. Pure.
  */
 import type { MovedTask } from "../protocol/overlay-packets.js";
@@ -43,9 +43,11 @@ export type MoveOutput =
       readonly refused: string[];
     }
   | { readonly kind: "send_report"; readonly to: string; readonly report: MoveReport }
-  /** These tasks now live on `to`: the shell tells the dispatcher (the report carries the same ids). */
+  /** These tasks now live on `to`: the giver's calculator answers probes for them with `moved` to `to`. */
   | { readonly kind: "tasks_moved"; readonly to: string; readonly taskIds: readonly string[] }
-  | { readonly kind: "move_ignored"; readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" };
+  | { readonly kind: "move_ignored"; readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" }
+  /** An offer had no reply in time; its tasks are presumed to be the receiver's now (see expireOffers). */
+  | { readonly kind: "move_presumed"; readonly to: string; readonly taskIds: readonly string[] };
 
 /** The outcome of one order, as sent in `overlay.move.report`. */
 export interface MoveReport {
@@ -60,6 +62,7 @@ interface Offer {
   readonly order: MoveOrder;
   readonly root: string;
   readonly taskIds: readonly string[];
+  readonly sentMs: number;
 }
 
 /** Limits of a {@link MoveNode}. */
@@ -76,6 +79,8 @@ export class MoveNode {
   readonly #queue: MoveQueue;
   /** BOUNDED: movesRememberedMax; offers awaiting the receiver's reply (never evicted early in practice). */
   readonly #offers: BoundedMap<string, Offer>;
+  /** Keys of offers still awaiting a reply. BOUNDED: like #offers (removed when settled or gone). */
+  readonly #pendingOfferKeys = new Set<string>();
   /** BOUNDED: movesRememberedMax and rememberMs; orders already handled, so a duplicate does nothing. */
   readonly #ordersSeen: BoundedMap<string, true>;
   /** BOUNDED: movesRememberedMax and rememberMs; replies sent, repeated verbatim to a duplicate offer. */
@@ -102,7 +107,8 @@ export class MoveNode {
     if (tasks.length === 0) {
       return [{ kind: "send_report", to: root, report: { ...reportOf(order), unmovedCount: order.count } }];
     }
-    this.#offers.set(nowMs, key, { order, root, taskIds: tasks.map((task) => task.taskId) });
+    this.#offers.set(nowMs, key, { order, root, taskIds: tasks.map((task) => task.taskId), sentMs: nowMs });
+    this.#pendingOfferKeys.add(key);
     return [{ kind: "send_offer", to: order.to, round: order.round, index: order.index, tasks }];
   }
 
@@ -124,6 +130,35 @@ export class MoveNode {
     if (offer === undefined) return [{ kind: "move_ignored", reason: "unknown_move" }];
     if (offer.order.to !== from) return [{ kind: "move_ignored", reason: "not_the_receiver" }];
     this.#offers.delete(key);
+    this.#pendingOfferKeys.delete(key);
+    return this.#settle(offer, accepted);
+  }
+
+  /**
+   * Giver: offers without a reply for `replyTimeoutMs` are settled as if every task was accepted.
+   * Keeping them reserved would strand them if the receiver died; taking them back could run them
+   * twice if it did accept. Presumed moved, they are safe either way: probes for them are pointed at
+   * the receiver, which runs them if it has them and takes them as new assigns if it never got them,
+   * and if it died, the dispatcher declares it dead and places them again.
+   */
+  expireOffers(nowMs: number, replyTimeoutMs: number): MoveOutput[] {
+    const outputs: MoveOutput[] = [];
+    for (const key of [...this.#pendingOfferKeys]) {
+      const offer = this.#offers.get(nowMs, key);
+      if (offer === undefined) {
+        this.#pendingOfferKeys.delete(key);
+        continue;
+      }
+      if (nowMs - offer.sentMs < replyTimeoutMs) continue;
+      this.#offers.delete(key);
+      this.#pendingOfferKeys.delete(key);
+      outputs.push({ kind: "move_presumed", to: offer.order.to, taskIds: offer.taskIds });
+      outputs.push(...this.#settle(offer, offer.taskIds));
+    }
+    return outputs;
+  }
+
+  #settle(offer: Offer, accepted: readonly string[]): MoveOutput[] {
     // Only ids we offered count; anything else in the reply is ignored, and the rest comes back.
     const acceptedSet = new Set(accepted);
     const moved = offer.taskIds.filter((taskId) => acceptedSet.has(taskId));

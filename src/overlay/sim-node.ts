@@ -236,6 +236,8 @@ export class SimNode {
           break;
         case "tasks_moved":
           break; // a daemon tells the dispatcher here; the simulation has none
+        case "move_presumed":
+          break; // the simulation never expires offers
         case "move_ignored":
           this.#deps.events.onDropped(`move_${output.reason}`);
           break;

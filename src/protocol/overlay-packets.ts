@@ -185,7 +185,7 @@ export const OverlayMoveReport = z
   .register(wire, {
     id: "OverlayMoveReport",
     description:
-      "Giver -> root (and -> dispatcher, so it knows where each task now runs): the outcome of one order. " +
+      "Giver -> root: the outcome of one order (the dispatcher learns each new holder from task.ack moved). " +
       "unmovedCount tasks of the order were not moved (started or finished meanwhile, or refused).",
   });
 

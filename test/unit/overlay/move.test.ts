@@ -150,3 +150,24 @@ describe("MoveNode: conservation property", () => {
     );
   });
 });
+
+describe("MoveNode: an offer that gets no reply", () => {
+  it("is presumed accepted after the reply timeout: committed, reported, and a late reply is ignored", () => {
+    const { giver, giverQueue } = pair(5);
+    const offer = only(giver.onOrder(0, "root", order(3)), "send_offer");
+    expect(giverQueue.count("reserved")).toBe(3);
+    expect(giver.expireOffers(999, 1_000)).toEqual([]);
+    const expired = giver.expireOffers(1_000, 1_000);
+    const ids = offer.tasks.map((task) => task.taskId);
+    expect(expired).toEqual([
+      { kind: "move_presumed", to: "r", taskIds: ids },
+      { kind: "send_report", to: "root", report: { round: 1, index: 0, to: "r", movedTaskIds: ids, unmovedCount: 0 } },
+      { kind: "tasks_moved", to: "r", taskIds: ids },
+    ]);
+    // Never back in the giver's queue: the receiver (or the dispatcher, if it died) owns them now.
+    expect(giverQueue.count("reserved")).toBe(0);
+    expect(giverQueue.count("queued")).toBe(2);
+    expect(giver.onReply(1_500, "r", 1, 0, ids)).toEqual([{ kind: "move_ignored", reason: "unknown_move" }]);
+    expect(giver.expireOffers(5_000, 1_000)).toEqual([]);
+  });
+});
