@@ -57,6 +57,8 @@ export class CalculatorCore {
   #nextFailureCheckMs: number;
   #outageUntilMs: number | undefined;
   #completedCount = 0;
+  /** No running task needs a tick before this (ms): lowered as deadlines are set, made exact by onTick. */
+  #runningWakeMs = Number.POSITIVE_INFINITY;
 
   constructor(config: CalculatorCoreConfig, rng: Rng, startMs: number) {
     assert(config.capacity >= 1, "capacity must be at least 1");
@@ -187,7 +189,18 @@ export class CalculatorCore {
     task.result = task.isCorrupt ? corruptDigest(digest) : digest;
     const outputs: CalculatorOutput[] = [];
     if (task.readyMs <= nowMs && this.#outageUntilMs === undefined) this.#finish(nowMs, taskId, task, outputs);
+    else this.#runningWakeMs = Math.min(this.#runningWakeMs, task.readyMs);
     return outputs;
+  }
+
+  /**
+   * The earliest time (ms) onTick has something to do: a heartbeat, a failure check, the end of an
+   * outage, a computed task whose emulated time is over, an owed receipt. It may be early (onTick then
+   * does nothing and the next call is exact), never late.
+   */
+  nextDeadlineMs(): number {
+    if (this.#outageUntilMs !== undefined) return Math.min(this.#outageUntilMs, this.#nextFailureCheckMs);
+    return Math.min(this.#nextHeartbeatMs, this.#nextFailureCheckMs, this.#runningWakeMs);
   }
 
   /** Heartbeats, outage start and end, finished computations and owed receipts. */
@@ -199,15 +212,28 @@ export class CalculatorCore {
       outputs.push(this.#heartbeat());
       this.#nextHeartbeatMs = nowMs + this.#config.heartbeatIntervalMs;
     }
+    // Tasks started by #finish below run to the end of this map's iteration and are counted there.
+    let runningWakeMs = Number.POSITIVE_INFINITY;
     for (const [taskId, task] of this.#running) {
-      if (task.result !== undefined && task.readyMs <= nowMs) this.#finish(nowMs, taskId, task, outputs);
-      else if (task.ackDueMs !== undefined && task.ackDueMs <= nowMs) {
+      if (task.result !== undefined && task.readyMs <= nowMs) {
+        this.#finish(nowMs, taskId, task, outputs);
+        continue;
+      }
+      if (task.ackDueMs !== undefined && task.ackDueMs <= nowMs) {
         task.ackDueMs = undefined;
         outputs.push(this.#ack(task.replyTo, taskId, "running"));
       }
+      runningWakeMs = Math.min(runningWakeMs, this.#wakeOf(task));
     }
+    this.#runningWakeMs = runningWakeMs;
     this.#results.prune(nowMs);
     return outputs;
+  }
+
+  /** When a running task next needs a tick: its owed receipt, or its end once the digest is known. */
+  #wakeOf(task: RunningTask): number {
+    const readyMs = task.result === undefined ? Number.POSITIVE_INFINITY : task.readyMs;
+    return Math.min(readyMs, task.ackDueMs ?? Number.POSITIVE_INFINITY);
   }
 
   #onAssign(nowMs: number, from: Endpoint, assign: TaskAssign): CalculatorOutput[] {
@@ -243,14 +269,16 @@ export class CalculatorCore {
 
   #start(nowMs: number, task: QueuedTask): CalculatorOutput[] {
     const computeMs = Math.round(randomBetween(this.#rng, this.#config.computeMs.min, this.#config.computeMs.max));
+    const ackDueMs = nowMs + this.#config.ackDelayMs;
     this.#running.set(task.taskId, {
       attempt: task.attempt,
       replyTo: task.replyTo,
       readyMs: nowMs + computeMs,
       result: undefined,
       isCorrupt: false,
-      ackDueMs: nowMs + this.#config.ackDelayMs,
+      ackDueMs,
     });
+    this.#runningWakeMs = Math.min(this.#runningWakeMs, ackDueMs);
     return [
       { kind: "task_started", taskId: task.taskId, computeMs },
       { kind: "compute", taskId: task.taskId, input: task.input, rounds: task.rounds },
@@ -267,6 +295,7 @@ export class CalculatorCore {
   #finish(nowMs: number, taskId: TaskId, task: RunningTask, outputs: CalculatorOutput[]): void {
     assert(task.result !== undefined, "finishing a task without a result");
     this.#running.delete(taskId);
+    if (this.#running.size === 0) this.#runningWakeMs = Number.POSITIVE_INFINITY; // nothing left to wait for
     this.#results.set(nowMs, taskId, { attempt: task.attempt, result: task.result });
     this.#completedCount += 1;
     outputs.push({ kind: "task_finished", taskId, isCorrupt: task.isCorrupt });

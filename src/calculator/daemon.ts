@@ -11,6 +11,7 @@ import type { Clock } from "../runtime/clock.js";
 import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
+import { DeadlineTicker } from "../shell/deadline-ticker.js";
 import type { Endpoint, Transport } from "../transport/transport.js";
 import { CalculatorCore } from "./core.js";
 import { evaluateTaskSliced } from "./evaluate.js";
@@ -19,6 +20,10 @@ import type { CalculatorCoreConfig, CalculatorOutput } from "./types.js";
 /** What the calculator shell needs from outside. */
 export interface CalculatorDeps {
   readonly config: CalculatorCoreConfig;
+  /**
+   * Least time between two core ticks (ms; the core is ticked only when something is due), and the
+   * steady tick of the overlay agent, whose link layer batches its acknowledgements per tick.
+   */
   readonly tickMs: number;
   readonly transport: Transport;
   readonly clock: Clock;
@@ -95,17 +100,22 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       log: deps.log,
     });
   }
-  const stopTicking = deps.clock.every(deps.tickMs, () => {
-    host.tick();
-    if (agent !== undefined && !core.isInOutage) agent.onTick(deps.clock.nowMs());
-  });
-  host.tick(); // first heartbeat now, not one tick later
+  const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
+  const overlayAgent = agent;
+  const stopAgentTicking =
+    overlayAgent === undefined
+      ? () => undefined
+      : deps.clock.every(deps.tickMs, () => {
+          if (!core.isInOutage) overlayAgent.onTick(deps.clock.nowMs());
+        });
+  ticker.tickNow(); // first heartbeat now, not one tick later
   return {
     core,
     counters,
     async stop() {
       isStopped = true;
-      stopTicking();
+      ticker.stop();
+      stopAgentTicking();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
       log.info({ counters: counters.toJSON(), completed: core.completedCount }, "calculator stopped");

@@ -109,15 +109,38 @@ export class ClientCore {
     }
   }
 
+  /**
+   * The earliest time (ms) onTick has something to do: the next send (or at once while a window has
+   * room or a bounded run must end), a retransmission or keepalive, a request timing out, the end of
+   * the run's duration, the `finished` report. It may be early, never late. Undefined when the run
+   * has finished and nothing is outstanding.
+   */
+  nextDeadlineMs(): number | undefined {
+    const { concurrency, countMax, durationMs } = this.#config;
+    let dueMs = this.#pending.nextDueMs() ?? Number.POSITIVE_INFINITY;
+    const oldest = this.#pending.oldest(); // first sent first: its request times out first
+    if (oldest !== undefined) dueMs = Math.min(dueMs, oldest.firstSentMs + this.#config.requestTimeoutMs);
+    if (this.#isSending) {
+      const hasRoom = concurrency !== undefined && this.#pending.size < concurrency;
+      const isCountDone = countMax !== undefined && this.#sentCount >= countMax;
+      if (hasRoom || isCountDone) return Number.NEGATIVE_INFINITY;
+      if (concurrency === undefined) dueMs = Math.min(dueMs, this.#nextSendMs);
+      if (durationMs !== undefined) dueMs = Math.min(dueMs, this.#startMs + durationMs);
+    } else if (this.#pending.size === 0 && !this.#hasFinished) {
+      return Number.NEGATIVE_INFINITY;
+    }
+    return dueMs === Number.POSITIVE_INFINITY ? undefined : dueMs;
+  }
+
   /** Sends what is due, retransmits, times out, and says `finished` once a bounded run is over. */
   onTick(nowMs: number): ClientOutput[] {
     const outputs: ClientOutput[] = [];
     this.#updateSending(nowMs);
     if (this.#isSending) this.#sendDue(nowMs, outputs);
-    for (const task of [...this.#pending.values()]) {
-      if (nowMs - task.firstSentMs >= this.#config.requestTimeoutMs) {
-        this.#end(nowMs, task, "unanswered", null, null, outputs);
-      }
+    // Oldest first: the first task still inside requestTimeoutMs ends the scan (insertion = send order).
+    for (let task = this.#pending.oldest(); task !== undefined; task = this.#pending.oldest()) {
+      if (nowMs - task.firstSentMs < this.#config.requestTimeoutMs) break;
+      this.#end(nowMs, task, "unanswered", null, null, outputs);
     }
     for (const { value: task } of this.#pending.due(nowMs)) outputs.push(this.#submit(task));
     this.#answered.prune(nowMs);

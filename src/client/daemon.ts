@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../runtime/clock.js";
 import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
+import { DeadlineTicker } from "../shell/deadline-ticker.js";
 import type { Transport } from "../transport/transport.js";
 import { ClientCore } from "./core.js";
 import { StatsRecorder } from "./stats.js";
@@ -15,6 +16,7 @@ import type { ClientCoreConfig, ClientOutput, TaskRecord } from "./types.js";
 /** What the client shell needs from outside. */
 export interface ClientDeps {
   readonly config: ClientCoreConfig;
+  /** Least time between two ticks (ms); the core is ticked only when something is due. */
   readonly tickMs: number;
   readonly transport: Transport;
   readonly clock: Clock;
@@ -82,14 +84,14 @@ export function startClient(deps: ClientDeps): ClientHandle {
     }
   };
   const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
-  const stopTicking = deps.clock.every(deps.tickMs, () => host.tick());
-  host.tick();
+  const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
+  ticker.tickNow();
   return {
     core,
     stats,
     finished,
     async stop() {
-      stopTicking();
+      ticker.stop();
       host.apply(core.abandonAll(deps.clock.nowMs()));
       await deps.transport.close();
       resolveFinished();

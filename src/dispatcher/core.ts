@@ -37,6 +37,10 @@ export class DispatcherCore {
   readonly #adminRelay: AdminRelay;
   readonly #assignPolicy;
   readonly #probePolicy;
+  /** No live copy times out before this (ms): lowered as copies get timeouts, made exact by onTick. */
+  #copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
+  /** No calculator expires before this (ms): lowered on (re)registration, made exact by onTick. */
+  #registryWakeMs = Number.POSITIVE_INFINITY;
 
   constructor(config: DispatcherCoreConfig) {
     assert(config.taskTimeoutMs > 0 && config.queueTimeoutMs > 0, "timeouts must be positive");
@@ -84,16 +88,42 @@ export class DispatcherCore {
     }
   }
 
+  /**
+   * The earliest time (ms) onTick has something to do: a task or copy timeout, an assign resend or
+   * probe, a delayed receipt, a calculator going silent. It may be early (then onTick does nothing
+   * and the next call is exact), never late. Undefined when nothing is pending.
+   */
+  nextDeadlineMs(): number | undefined {
+    let dueMs = Math.min(this.#copyTimeoutWakeMs, this.#registryWakeMs);
+    const assignMs = this.#assigns.nextDueMs();
+    if (assignMs !== undefined && assignMs < dueMs) dueMs = assignMs;
+    // Both maps are in due order: every task gets the same queueTimeoutMs, every receipt ackDelayMs.
+    for (const task of this.#tasks.values()) {
+      if (task.deadlineMs < dueMs) dueMs = task.deadlineMs;
+      break;
+    }
+    for (const ackDueMs of this.#acksDue.values()) {
+      if (ackDueMs < dueMs) dueMs = ackDueMs;
+      break;
+    }
+    return dueMs === Number.POSITIVE_INFINITY ? undefined : dueMs;
+  }
+
   /** Declares silent calculators dead, expires tasks, resends assigns, sends due receipts, places queued tasks. */
   onTick(nowMs: number): DispatcherOutput[] {
     const outputs: DispatcherOutput[] = [];
     this.#expireCalculators(nowMs, outputs);
-    for (const task of [...this.#tasks.values()]) {
+    this.#registryWakeMs = this.registry.nextExpiryMs();
+    // Iterating the live map is safe: entries are only deleted (the current one) while it runs.
+    let copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
+    for (const task of this.#tasks.values()) {
       if (task.deadlineMs <= nowMs) this.#fail(nowMs, task, "timeout", outputs);
       else if (task.copy !== undefined && task.copy.timeoutMs <= nowMs) {
         this.#replace(nowMs, task, "task_timeout", outputs);
       }
+      if (task.copy !== undefined && task.copy.timeoutMs < copyTimeoutWakeMs) copyTimeoutWakeMs = task.copy.timeoutMs;
     }
+    this.#copyTimeoutWakeMs = copyTimeoutWakeMs;
     for (const { value: task } of this.#assigns.due(nowMs)) this.#sendAssign(task, outputs);
     for (const [taskId, dueMs] of this.#acksDue) {
       if (dueMs > nowMs) break;
@@ -162,12 +192,15 @@ export class DispatcherCore {
         return [{ kind: "packet_dropped", reason: "registry_full", type: heartbeat.type }];
       case "registered":
         outputs.push({ kind: "calculator_registered", calculatorId, endpoint: from });
+        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         break;
       case "recovered":
         outputs.push({ kind: "calculator_recovered", calculatorId });
+        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         break;
       case "restarted":
         outputs.push({ kind: "calculator_restarted", calculatorId });
+        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         for (const taskId of outcome.lostTasks) {
           const task = this.#tasks.get(taskId);
           if (task !== undefined) this.#replace(nowMs, task, "calculator_restarted", outputs);
@@ -243,6 +276,7 @@ export class DispatcherCore {
       case "queued":
         // Waiting in its holder's queue is an answer: the task timeout counts from when it runs.
         task.copy = { ...task.copy, timeoutMs: nowMs + this.#config.taskTimeoutMs };
+        this.#copyTimeoutWakeMs = Math.min(this.#copyTimeoutWakeMs, task.copy.timeoutMs);
         this.#markAcked(nowMs, task);
         break;
       case "running":
@@ -272,6 +306,7 @@ export class DispatcherCore {
       timeoutMs: nowMs + this.#config.taskTimeoutMs,
       isAcked: true,
     };
+    this.#copyTimeoutWakeMs = Math.min(this.#copyTimeoutWakeMs, task.copy.timeoutMs);
     this.#assigns.reschedule(nowMs, task.taskId, this.#probePolicy);
     outputs.push({
       kind: "task_moved",
@@ -308,6 +343,7 @@ export class DispatcherCore {
       timeoutMs: nowMs + this.#config.taskTimeoutMs,
       isAcked: false,
     };
+    this.#copyTimeoutWakeMs = Math.min(this.#copyTimeoutWakeMs, task.copy.timeoutMs);
     task.attemptedBy.add(calculator.id);
     calculator.assigned.add(task.taskId);
     calculator.lastAssignedMs = nowMs;

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../runtime/clock.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
+import { DeadlineTicker } from "../shell/deadline-ticker.js";
 import type { Transport } from "../transport/transport.js";
 import { DispatcherCore } from "./core.js";
 import type { DispatcherCoreConfig, DispatcherOutput } from "./types.js";
@@ -15,6 +16,7 @@ import type { DispatcherCoreConfig, DispatcherOutput } from "./types.js";
 /** What the dispatcher shell needs from outside. */
 export interface DispatcherDeps {
   readonly config: DispatcherCoreConfig;
+  /** Least time between two ticks (ms); the core is ticked only when something is due. */
   readonly tickMs: number;
   readonly transport: Transport;
   readonly clock: Clock;
@@ -85,12 +87,13 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
     }
   };
   const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
-  const stopTicking = deps.clock.every(deps.tickMs, () => host.tick());
+  const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
+  ticker.arm();
   return {
     core,
     counters,
     async stop() {
-      stopTicking();
+      ticker.stop();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
       if (core.resultsEvictedCount > 0) counters.add("results_cache_evicted", core.resultsEvictedCount);

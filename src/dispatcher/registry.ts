@@ -140,6 +140,19 @@ export class CalculatorRegistry {
     return { dead, evicted };
   }
 
+  /**
+   * When (ms) expire() next has something to do: a live calculator's silence passing
+   * heartbeatTimeoutMs or a dead one's passing evictAfterMs. Infinity when the registry is empty.
+   */
+  nextExpiryMs(): number {
+    let expiryMs = Number.POSITIVE_INFINITY;
+    for (const entry of this.#entries.values()) {
+      const silenceMaxMs = entry.isAlive ? this.#config.heartbeatTimeoutMs : this.#config.evictAfterMs;
+      expiryMs = Math.min(expiryMs, entry.lastHeardMs + silenceMaxMs);
+    }
+    return expiryMs;
+  }
+
   /** Records the outcome of a task placed on `id` in its failure estimate. */
   recordOutcome(id: NodeId, isFailure: boolean): void {
     const entry = this.#entries.get(id);

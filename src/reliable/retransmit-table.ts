@@ -28,6 +28,11 @@ export class RetransmitTable<K, V> {
   readonly #entries = new Map<K, Pending<V>>();
   readonly #entriesMax: number;
   #resentCount = 0;
+  /**
+   * No entry is due before this time (ms): lowered whenever an entry's next send is set, made exact
+   * by each due() scan. Settling leaves it early, which costs at most one empty due() call.
+   */
+  #earliestMs = Number.POSITIVE_INFINITY;
 
   constructor(entriesMax: number) {
     assert(Number.isInteger(entriesMax) && entriesMax > 0, "entriesMax must be a positive integer");
@@ -51,7 +56,9 @@ export class RetransmitTable<K, V> {
   add(nowMs: number, key: K, value: V, policy: RetryPolicy): boolean {
     assert(!this.#entries.has(key), "a pending key is added twice");
     if (this.isFull) return false;
-    this.#entries.set(key, { value, policy, sendCount: 1, nextSendMs: nowMs + nextDelayMs(policy, 1) });
+    const nextSendMs = nowMs + nextDelayMs(policy, 1);
+    this.#entries.set(key, { value, policy, sendCount: 1, nextSendMs });
+    if (nextSendMs < this.#earliestMs) this.#earliestMs = nextSendMs;
     return true;
   }
 
@@ -78,27 +85,49 @@ export class RetransmitTable<K, V> {
     entry.policy = policy;
     entry.sendCount = 1;
     entry.nextSendMs = nowMs + nextDelayMs(policy, 1);
+    if (entry.nextSendMs < this.#earliestMs) this.#earliestMs = entry.nextSendMs;
   }
 
   /** Makes `key` due at once (e.g. the peer's address changed). */
   expedite(nowMs: number, key: K): void {
     const entry = this.#entries.get(key);
-    if (entry !== undefined) entry.nextSendMs = nowMs;
+    if (entry === undefined) return;
+    entry.nextSendMs = nowMs;
+    if (nowMs < this.#earliestMs) this.#earliestMs = nowMs;
+  }
+
+  /**
+   * A time (ms) no entry is due before, for the owner's next wake-up; undefined when empty. It may be
+   * early (after settles), never late.
+   */
+  nextDueMs(): number | undefined {
+    return this.#entries.size === 0 ? undefined : this.#earliestMs;
+  }
+
+  /** The value added longest ago (insertion order), or undefined when empty. */
+  oldest(): V | undefined {
+    for (const entry of this.#entries.values()) return entry.value;
+    return undefined;
   }
 
   /** Entries whose resend is due at `nowMs`; each is rescheduled by its policy before returning. */
   due(nowMs: number): DueEntry<K, V>[] {
     const due: DueEntry<K, V>[] = [];
+    let earliestMs = Number.POSITIVE_INFINITY;
     for (const [key, entry] of this.#entries) {
-      if (entry.nextSendMs > nowMs) continue;
-      entry.sendCount += 1;
-      entry.nextSendMs = nowMs + nextDelayMs(entry.policy, entry.sendCount);
-      this.#resentCount += 1;
-      due.push({ key, value: entry.value, sendCount: entry.sendCount });
+      if (entry.nextSendMs <= nowMs) {
+        entry.sendCount += 1;
+        entry.nextSendMs = nowMs + nextDelayMs(entry.policy, entry.sendCount);
+        this.#resentCount += 1;
+        due.push({ key, value: entry.value, sendCount: entry.sendCount });
+      }
+      if (entry.nextSendMs < earliestMs) earliestMs = entry.nextSendMs;
     }
+    this.#earliestMs = earliestMs;
     return due;
   }
 
+  /** A snapshot of the values (safe to settle entries while iterating it). */
   values(): IterableIterator<V> {
     return [...this.#entries.values()].map((entry) => entry.value).values();
   }

@@ -11,6 +11,8 @@ import type { Endpoint, Transport } from "../transport/transport.js";
 export interface HostedCore<O> {
   onPacket(nowMs: number, from: Endpoint, packet: Packet): O[];
   onTick(nowMs: number): O[];
+  /** When (ms) onTick next has something to do; early is allowed, late is not (see DeadlineTicker). */
+  nextDeadlineMs?(): number | undefined;
 }
 
 /** A core on a transport; `perform` handles every non-send output. */
@@ -24,6 +26,8 @@ export class CoreHost<O extends { kind: string }> {
   readonly #nowMs: () => number;
   readonly #perform: (output: O) => void;
   #isRunning = true;
+  /** Called after every packet handled and every outside apply() (a DeadlineTicker re-arms here). */
+  afterEvent: (() => void) | undefined;
 
   /** Packets another component handles (e.g. an overlay node on a calculator's socket); true = taken. */
   readonly #divert: ((nowMs: number, from: Endpoint, packet: Packet) => boolean) | undefined;
@@ -49,8 +53,9 @@ export class CoreHost<O extends { kind: string }> {
         return;
       }
       const nowMs = this.#nowMs();
-      if (this.#divert?.(nowMs, from, decoded.packet) === true) return;
-      this.apply(this.core.onPacket(nowMs, from, decoded.packet));
+      if (this.#divert?.(nowMs, from, decoded.packet) !== true)
+        this.#apply(this.core.onPacket(nowMs, from, decoded.packet));
+      this.afterEvent?.();
     });
   }
 
@@ -63,11 +68,21 @@ export class CoreHost<O extends { kind: string }> {
     return this.#isRunning;
   }
 
-  tick(): void {
-    if (this.#isRunning) this.apply(this.core.onTick(this.#nowMs()));
+  /** Ticks the core now; returns how many outputs the tick produced (0 when paused). */
+  tick(): number {
+    if (!this.#isRunning) return 0;
+    const outputs = this.core.onTick(this.#nowMs());
+    this.#apply(outputs);
+    return outputs.length;
   }
 
+  /** Performs outputs a core produced outside onPacket/onTick (e.g. a computation finishing). */
   apply(outputs: readonly O[]): void {
+    this.#apply(outputs);
+    this.afterEvent?.();
+  }
+
+  #apply(outputs: readonly O[]): void {
     for (const output of outputs) {
       if (output.kind === "send") {
         const send = output as unknown as { to: Endpoint; packet: Packet };

@@ -50,6 +50,11 @@ export interface ClusterSimReport {
   readonly peaks: { tasks: number; queued: number; runningPerCalculator: number; inFlight: number };
   readonly faults: string[];
   readonly networkStats: MemoryNetwork["stats"];
+  /**
+   * Ticks that produced outputs before the core's own nextDeadlineMs(): each one is a deadline the
+   * real daemons (which tick only at deadlines) would have met late. Expected empty.
+   */
+  readonly deadlineViolations: string[];
 }
 
 const STEP_MS = 5;
@@ -71,6 +76,16 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
   });
   const dispatcherFinals = new Map<string, number>();
   const faults: string[] = [];
+  const deadlineViolations: string[] = [];
+  const tickChecked = <O extends { kind: string }>(name: string, host: CoreHost<O> | undefined): void => {
+    if (host === undefined) return;
+    const deadlineMs = host.core.nextDeadlineMs?.();
+    const nowMs = clock.nowMs();
+    const outputCount = host.tick();
+    if (outputCount > 0 && (deadlineMs === undefined || nowMs < deadlineMs)) {
+      deadlineViolations.push(`${name} at ${nowMs} ms: ${outputCount} outputs before its deadline ${deadlineMs}`);
+    }
+  };
   const peaks = { tasks: 0, queued: 0, runningPerCalculator: 0, inFlight: 0 };
   const dispatcherConfig = simDispatcherConfig(options.dispatcher);
 
@@ -116,9 +131,9 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
       }
     }
     if (simTimeMs % TICK_MS === 0) {
-      dispatcher.tick();
-      for (const calculator of calculators) calculator?.tick();
-      client.node.tick();
+      tickChecked("dispatcher", dispatcher);
+      for (const [index, calculator] of calculators.entries()) tickChecked(`calc-${index}`, calculator);
+      tickChecked("client", client.node);
     }
     const counts = (dispatcher.core as DispatcherCore).counts();
     peaks.tasks = Math.max(peaks.tasks, counts.queued + counts.running);
@@ -140,6 +155,7 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
     peaks,
     faults,
     networkStats: network.stats,
+    deadlineViolations,
   };
 }
 
