@@ -71,7 +71,8 @@ export const OverlayFileConfig = z.strictObject({
     .max(CAPACITY_MAX - 1)
     .default(500),
   rebalanceIntervalMs: z.int().min(0).default(5_000),
-  waveTimeoutMs: positiveMs.default(5_000),
+  /** At most 300 s: a move offer must be presumed accepted well before a node forgets it (600 s). */
+  waveTimeoutMs: positiveMs.max(300_000).default(5_000),
   childSilenceMs: positiveMs.default(2_000),
 });
 export type OverlayFileConfig = z.infer<typeof OverlayFileConfig>;
