@@ -52,6 +52,8 @@ export function isOverlayAgentPacket(packet: Packet): packet is OverlayPacket | 
 }
 
 const WAVES_MAX = 8;
+/** Drops logged at warn: a peers address that does not match, a full link table, a request at the wrong node. */
+const WARN_DROP_REASONS: ReadonlySet<string> = new Set(["unknown_sender", "unknown_peer", "link_full", "not_the_root"]);
 
 /** One overlay node of a real calculator. */
 export class OverlayAgent {
@@ -68,6 +70,7 @@ export class OverlayAgent {
   readonly #idByEndpoint = new Map<string, string>();
   /** BOUNDED: WAVES_MAX waves; echo messages this node sent per wave. */
   readonly #sentPerWave = new Map<number, number>();
+  /** Overlay packets dropped, by reason. BOUNDED: reasons come from a fixed set of codes. */
   readonly droppedCounts = new Map<string, number>();
   /** The root's rounds; undefined on other nodes. */
   readonly #rounds: RootRounds | undefined;
@@ -365,6 +368,8 @@ export class OverlayAgent {
 
   #drop(reason: string): void {
     this.droppedCounts.set(reason, (this.droppedCounts.get(reason) ?? 0) + 1);
-    this.#log.debug({ reason }, "overlay packet dropped");
+    // These point at a misconfiguration or overload; the rest (stale waves, duplicates) are routine.
+    if (WARN_DROP_REASONS.has(reason)) this.#log.warn({ reason }, "overlay packet dropped");
+    else this.#log.debug({ reason }, "overlay packet dropped");
   }
 }

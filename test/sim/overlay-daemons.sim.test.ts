@@ -71,6 +71,8 @@ describe("overlay daemons under loss, duplication and reordering", () => {
         expect(waveMessages.get(Number(round["waveId"]))).toBe(12);
       const stopped = report.lines.filter((l) => l.msg === "task re-placed");
       expect(stopped, "no task re-placed because of a move").toEqual([]);
+      const warned = report.lines.filter((l) => l.msg === "overlay packet dropped" && l["level"] === 40);
+      expect(warned, "no misaddressed or overflowing overlay traffic").toEqual([]);
     },
     SIM_TIMEOUT_MS,
   );
