@@ -13,6 +13,7 @@ import { runLocalCluster } from "../cluster/local-cluster.js";
 import { runOverlayCluster } from "../cluster/overlay-cluster.js";
 import { ConfigError } from "../config/load.js";
 import { formatTopology, generateTopology } from "../overlay/generate.js";
+import { PARENTS_MAX } from "../overlay/tree.js";
 import { OVERLAY_NODES_MAX } from "../protocol/overlay-packets.js";
 import { type CommonFlags, parseNumberFlag, parseRangeFlag, runMain, withCommonOptions } from "./common.js";
 
@@ -34,6 +35,8 @@ interface ClusterFlags extends CommonFlags {
   nodes: string;
   seed: string;
   fanoutMax: string;
+  slotsMax: string;
+  parentsMax: string;
   out?: string;
 }
 
@@ -47,6 +50,8 @@ function generate(flags: ClusterFlags): void {
     nodes: parseNumberFlag(flags.nodes, "--nodes", 1, OVERLAY_NODES_MAX),
     seed: parseNumberFlag(flags.seed, "--seed", 0, Number.MAX_SAFE_INTEGER),
     fanoutMax: parseNumberFlag(flags.fanoutMax, "--fanout-max", 1, 1_000),
+    slotsMax: parseNumberFlag(flags.slotsMax, "--slots-max", 1, 1_024),
+    parentsMax: parseNumberFlag(flags.parentsMax, "--parents-max", 1, PARENTS_MAX),
   });
   const text = formatTopology(file);
   if (flags.out === undefined) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -81,6 +86,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--nodes <n>", "--generate: number of nodes", "7")
       .option("--seed <s>", "--generate: seed (the same seed gives the same file)", "1")
       .option("--fanout-max <n>", "--generate: children per node at most", "3")
+      .option("--slots-max <n>", "--generate: slots per node drawn in 1..n", "4")
+      .option("--parents-max <n>", "--generate dag: parents per node at most", "3")
       .option("--out <file>", "--generate: write here instead of stdout");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<ClusterFlags>();

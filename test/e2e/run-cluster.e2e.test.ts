@@ -9,6 +9,7 @@ import { join } from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
+import { parseTopology } from "../../src/overlay/tree.js";
 import { requireBuild, runToEnd, tempDir } from "./harness.js";
 
 beforeAll(requireBuild);
@@ -49,4 +50,44 @@ describe("run-cluster", () => {
     expect(pids.map((p) => p.name)).toEqual(["dispatcher", "calc-1", "calc-2", "client"]);
     for (const { name, pid } of pids) expect(isAlive(pid), `${name} (${pid}) still running`).toBe(false);
   }, 40_000);
+});
+
+describe("run-cluster --generate", () => {
+  it("writes a valid topology, the same for the same seed, to --out or stdout", async () => {
+    const path = join(tempDir(), "dag.json");
+    const written = await runToEnd("run-cluster", [
+      "--generate",
+      "dag",
+      "--nodes",
+      "40",
+      "--seed",
+      "5",
+      "--slots-max",
+      "3",
+      "--out",
+      path,
+    ]);
+    expect(written.code, written.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(path, "utf8"));
+    expect(parseTopology(file).ok).toBe(true);
+    expect(file.nodes).toHaveLength(40);
+    expect(file.nodes.every((node: { slots: number }) => node.slots <= 3)).toBe(true);
+    const printed = await runToEnd("run-cluster", [
+      "--generate",
+      "dag",
+      "--nodes",
+      "40",
+      "--seed",
+      "5",
+      "--slots-max",
+      "3",
+    ]);
+    expect(JSON.parse(printed.stdout)).toEqual(file);
+  });
+
+  it("exits 2 with one line on bad usage", async () => {
+    const { code, stderr } = await runToEnd("run-cluster", ["--generate", "star"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(/^Flag --generate expects tree or dag, got "star"\.$/);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Goal: run-overlay-sim and overlay-generate print what SPEC.md section 7 promises, and bad usage or a
+ * Goal: run-overlay-sim prints what SPEC.md section 7 promises, and bad usage or a
  * bad file exits 2 with one readable paragraph naming the file and the problem, never a stack trace.
  * Method: call each CLI's main() in-process with stdout/stderr captured and process.exitCode checked.
  */
@@ -9,7 +9,6 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { main as generateMain } from "../../../src/cli/overlay-generate.js";
 import { main as simMain } from "../../../src/cli/overlay-sim.js";
 import { parseTopology } from "../../../src/overlay/tree.js";
 
@@ -116,23 +115,5 @@ describe("run-overlay-sim", () => {
     expect(err).toMatch(message);
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(err).not.toMatch(/\n\s+at /);
-  });
-});
-
-describe("overlay-generate", () => {
-  it("writes a valid, reproducible topology to --out or stdout", () => {
-    const path = join(dir, "gen.json");
-    generateMain(["--kind", "dag", "--nodes", "40", "--seed", "5", "--out", path]);
-    expect(process.exitCode ?? 0).toBe(0);
-    const written = JSON.parse(readFileSync(path, "utf8"));
-    expect(parseTopology(written).ok).toBe(true);
-    generateMain(["--kind", "dag", "--nodes", "40", "--seed", "5"]);
-    expect(JSON.parse(out)).toEqual(written);
-  });
-
-  it("exits 2 on bad usage", () => {
-    generateMain(["--nodes", "0"]);
-    expect(process.exitCode).toBe(2);
-    expect(err).toMatch(/--nodes.*expected an integer in 1\.\./);
   });
 });
