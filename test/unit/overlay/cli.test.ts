@@ -3,14 +3,13 @@
  * bad file exits 2 with one readable paragraph naming the file and the problem, never a stack trace.
  * Method: call each CLI's main() in-process with stdout/stderr captured and process.exitCode checked.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { main as simMain } from "../../../src/cli/overlay-sim.js";
-import { parseTopology } from "../../../src/overlay/tree.js";
 
 let out = "";
 let err = "";
