@@ -55,9 +55,16 @@ export function killAllOnExit(): void {
   }
 }
 
+/**
+ * Extra node flags for every child, from `BENCH_NODE_ARGS` (space-separated), for profiling:
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench` (node refuses --cpu-prof in
+ * NODE_OPTIONS). Empty by default.
+ */
+const NODE_ARGS = (process.env["BENCH_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
+
 /** Spawns `node script ...args` with stdin closed and stdout/stderr captured. */
 export function startNode(name: string, script: string, args: readonly string[]): BenchProcess {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...NODE_ARGS, script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
   live.add(child);
   const pid = child.pid;

@@ -12,6 +12,7 @@ import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
 import { DeadlineTicker } from "../shell/deadline-ticker.js";
+import type { FlushScheduler } from "../shell/send-batcher.js";
 import type { Endpoint, Transport } from "../transport/transport.js";
 import { CalculatorCore } from "./core.js";
 import { evaluateTaskSliced } from "./evaluate.js";
@@ -31,6 +32,8 @@ export interface CalculatorDeps {
   readonly log: Logger;
   /** Present when this calculator is an overlay node. */
   readonly overlay?: OverlayAgentConfig;
+  /** Coalesce task-plane sends per peer per turn (see SendBatcher); absent = one datagram per packet. */
+  readonly scheduleFlush?: FlushScheduler;
 }
 
 /** A running calculator. */
@@ -84,13 +87,10 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
     if (!core.isInOutage) agent.onPacket(nowMs, from, packet); // an emulated outage silences the node too
     return true;
   };
-  const host: CoreHost<CalculatorOutput> = new CoreHost(
-    deps.transport,
-    core,
-    () => deps.clock.nowMs(),
-    perform,
+  const host: CoreHost<CalculatorOutput> = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform, {
     divert,
-  );
+    ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
+  });
   if (deps.overlay !== undefined) {
     agent = new OverlayAgent({
       config: deps.overlay,

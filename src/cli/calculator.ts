@@ -17,6 +17,7 @@ import type { OverlayAgentConfig } from "../overlay/agent.js";
 import { loadTopologyFile } from "../overlay/files.js";
 import { CAPACITY_MAX } from "../protocol/limits.js";
 import { systemClock } from "../runtime/clock.js";
+import { flushAfterIo } from "../shell/send-batcher.js";
 import type { Endpoint } from "../transport/transport.js";
 import {
   bindOrExplain,
@@ -217,6 +218,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       tickMs: config.tickMs,
       transport,
       clock: systemClock,
+      scheduleFlush: flushAfterIo,
       rng: osSeededRng(),
       log,
     });

@@ -14,6 +14,7 @@ import type { ClientCoreConfig } from "../client/types.js";
 import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { ClientFileConfig } from "../config/schema.js";
 import { systemClock } from "../runtime/clock.js";
+import { flushAfterIo } from "../shell/send-batcher.js";
 import {
   bindOrExplain,
   type CommonFlags,
@@ -139,6 +140,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       tickMs: file.tickMs,
       transport,
       clock: systemClock,
+      scheduleFlush: flushAfterIo,
       rng: osSeededRng(),
       newTaskId: randomUUID,
       verify: (input, rounds, result) => evaluateTask(input, rounds) === result,

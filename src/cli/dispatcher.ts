@@ -9,6 +9,7 @@ import { startDispatcher } from "../dispatcher/daemon.js";
 import type { DispatcherCoreConfig } from "../dispatcher/types.js";
 import { leastLoaded } from "../placement/least-loaded.js";
 import { systemClock } from "../runtime/clock.js";
+import { flushAfterIo } from "../shell/send-batcher.js";
 import {
   bindOrExplain,
   type CommonFlags,
@@ -92,6 +93,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       tickMs: config.tickMs,
       transport,
       clock: systemClock,
+      scheduleFlush: flushAfterIo,
       log,
     });
     log.info(

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { Command } from "commander";
 
 import { ConfigError, parseHostPort } from "../config/load.js";
-import { decodePacket, encodePacket } from "../protocol/codec.js";
+import { decodeDatagram, encodePacket } from "../protocol/codec.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { AdminRebalanceResult } from "../protocol/packets.js";
 import { bindOrExplain, parseNumberFlag, runMain } from "./common.js";
@@ -64,9 +64,8 @@ async function rebalance(flags: RebalanceFlags): Promise<void> {
     };
     const deadline = setTimeout(() => finish(undefined), timeoutMs);
     transport.onReceive(({ bytes }) => {
-      const decoded = decodePacket(bytes);
-      if (decoded.ok && decoded.packet.type === "admin.rebalance.result" && decoded.packet.requestId === requestId) {
-        finish(decoded.packet);
+      for (const packet of decodeDatagram(bytes).packets) {
+        if (packet.type === "admin.rebalance.result" && packet.requestId === requestId) finish(packet);
       }
     });
     send();

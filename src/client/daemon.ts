@@ -8,6 +8,7 @@ import type { Clock } from "../runtime/clock.js";
 import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
 import { DeadlineTicker } from "../shell/deadline-ticker.js";
+import type { FlushScheduler } from "../shell/send-batcher.js";
 import type { Transport } from "../transport/transport.js";
 import { ClientCore } from "./core.js";
 import { StatsRecorder } from "./stats.js";
@@ -24,6 +25,8 @@ export interface ClientDeps {
   readonly newTaskId: () => string;
   readonly verify: (input: string, rounds: number, result: string) => boolean;
   readonly log: Logger;
+  /** Coalesce sends per peer per turn (see SendBatcher); absent = one datagram per packet. */
+  readonly scheduleFlush?: FlushScheduler;
   /** Called with each task's final record (for --results). */
   readonly onRecord?: (record: TaskRecord) => void;
 }
@@ -83,7 +86,9 @@ export function startClient(deps: ClientDeps): ClientHandle {
         break;
     }
   };
-  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
+  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform, {
+    ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
+  });
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
   ticker.tickNow();
   return {

@@ -9,6 +9,7 @@ import type { Clock } from "../runtime/clock.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
 import { DeadlineTicker } from "../shell/deadline-ticker.js";
+import type { FlushScheduler } from "../shell/send-batcher.js";
 import type { Transport } from "../transport/transport.js";
 import { DispatcherCore } from "./core.js";
 import type { DispatcherCoreConfig, DispatcherOutput } from "./types.js";
@@ -21,6 +22,8 @@ export interface DispatcherDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Coalesce sends per peer per turn (see SendBatcher); absent = one datagram per packet. */
+  readonly scheduleFlush?: FlushScheduler;
 }
 
 /** A running dispatcher. */
@@ -86,7 +89,9 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         break;
     }
   };
-  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform);
+  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform, {
+    ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
+  });
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
   ticker.arm();
   return {

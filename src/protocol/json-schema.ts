@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 
+import "./batch.js";
 import "./packet.js";
 import { wire } from "./packets.js";
 

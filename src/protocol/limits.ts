@@ -12,6 +12,12 @@ export const PROTOCOL_VERSION = 1;
  */
 export const DATAGRAM_BYTES_MAX = 16_384;
 
+/**
+ * Most packets in one `batch` frame. A frame is also bounded by DATAGRAM_BYTES_MAX, which holds
+ * about 100 task packets; this caps what a frame of tiny packets can make a receiver loop over.
+ */
+export const BATCH_PACKETS_MAX = 256;
+
 /** Longest daemon name (`from`, calculator ids), in characters. */
 export const NODE_ID_CHARS_MAX = 64;
 

@@ -1,11 +1,13 @@
 /**
  * Hosts one sans-IO core on a transport: decodes at the edge (rejects counted by code, never
  * thrown), feeds the core, encodes and sends its `send` outputs and hands the rest to `perform`.
- * The daemons and the simulation use this same path, so the simulation tests what ships.
+ * The daemons and the simulation use this same path, so the simulation tests what ships. With a
+ * flush scheduler, sends are coalesced per peer until the end of the turn (see SendBatcher).
  */
-import { type DecodeErrorCode, decodePacket, encodePacket } from "../protocol/codec.js";
+import { type DecodeErrorCode, decodeDatagram, encodePacket } from "../protocol/codec.js";
 import type { Packet } from "../protocol/packet.js";
 import type { Endpoint, Transport } from "../transport/transport.js";
+import { type FlushScheduler, SendBatcher } from "./send-batcher.js";
 
 /** Anything with the core shape: packets in, outputs out. */
 export interface HostedCore<O> {
@@ -13,6 +15,14 @@ export interface HostedCore<O> {
   onTick(nowMs: number): O[];
   /** When (ms) onTick next has something to do; early is allowed, late is not (see DeadlineTicker). */
   nextDeadlineMs?(): number | undefined;
+}
+
+/** Optional parts of a {@link CoreHost}. */
+export interface CoreHostOptions {
+  /** Packets another component handles (e.g. an overlay node on a calculator's socket); true = taken. */
+  readonly divert?: (nowMs: number, from: Endpoint, packet: Packet) => boolean;
+  /** Coalesce sends per peer and flush them when this says (daemons: setImmediate); absent = send at once. */
+  readonly scheduleFlush?: FlushScheduler;
 }
 
 /** A core on a transport; `perform` handles every non-send output. */
@@ -29,32 +39,33 @@ export class CoreHost<O extends { kind: string }> {
   /** Called after every packet handled and every outside apply() (a DeadlineTicker re-arms here). */
   afterEvent: (() => void) | undefined;
 
-  /** Packets another component handles (e.g. an overlay node on a calculator's socket); true = taken. */
-  readonly #divert: ((nowMs: number, from: Endpoint, packet: Packet) => boolean) | undefined;
+  readonly #divert: CoreHostOptions["divert"];
+  /** Present when sends are coalesced per turn. */
+  readonly batcher: SendBatcher | undefined;
 
   constructor(
     transport: Transport,
     core: HostedCore<O>,
     nowMs: () => number,
     perform: (output: O) => void,
-    divert?: (nowMs: number, from: Endpoint, packet: Packet) => boolean,
+    options: CoreHostOptions = {},
   ) {
-    this.#divert = divert;
+    this.#divert = options.divert;
+    this.batcher = options.scheduleFlush === undefined ? undefined : new SendBatcher(transport, options.scheduleFlush);
     this.transport = transport;
     this.core = core;
     this.#nowMs = nowMs;
     this.#perform = perform;
     transport.onReceive(({ from, bytes }) => {
       if (!this.#isRunning) return;
-      this.receivedCount += 1;
-      const decoded = decodePacket(bytes);
-      if (!decoded.ok) {
-        this.rejected.set(decoded.error.code, (this.rejected.get(decoded.error.code) ?? 0) + 1);
-        return;
-      }
+      const contents = decodeDatagram(bytes);
+      for (const error of contents.errors) this.rejected.set(error.code, (this.rejected.get(error.code) ?? 0) + 1);
+      if (contents.packets.length === 0) return;
       const nowMs = this.#nowMs();
-      if (this.#divert?.(nowMs, from, decoded.packet) !== true)
-        this.#apply(this.core.onPacket(nowMs, from, decoded.packet));
+      for (const packet of contents.packets) {
+        this.receivedCount += 1;
+        if (this.#divert?.(nowMs, from, packet) !== true) this.#apply(this.core.onPacket(nowMs, from, packet));
+      }
       this.afterEvent?.();
     });
   }
@@ -87,7 +98,8 @@ export class CoreHost<O extends { kind: string }> {
       if (output.kind === "send") {
         const send = output as unknown as { to: Endpoint; packet: Packet };
         this.sentCount += 1;
-        this.transport.send(send.to, encodePacket(send.packet));
+        if (this.batcher === undefined) this.transport.send(send.to, encodePacket(send.packet));
+        else this.batcher.send(send.to, send.packet);
       } else {
         this.#perform(output);
       }

@@ -14,9 +14,11 @@ import type { DispatcherCoreConfig, DispatcherOutput } from "../dispatcher/types
 import { ManualClock } from "../runtime/clock.js";
 import { type Rng, randomIntInclusive, seededRng, seededUuid } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
+import type { FlushScheduler } from "../shell/send-batcher.js";
 import { MemoryNetwork } from "../transport/memory-network.js";
 import type { Endpoint } from "../transport/transport.js";
 import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "./sim-configs.js";
+import { TurnEnds } from "./turn-ends.js";
 
 /** What to simulate. Probabilities are per datagram; faults are drawn from the seed. */
 export interface ClusterSimOptions {
@@ -55,6 +57,8 @@ export interface ClusterSimReport {
    * real daemons (which tick only at deadlines) would have met late. Expected empty.
    */
   readonly deadlineViolations: string[];
+  /** Datagrams that carried a `batch` frame of several packets (the hosts alive at the end). */
+  readonly batchFrameCount: number;
 }
 
 const STEP_MS = 5;
@@ -87,15 +91,19 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
     }
   };
   const peaks = { tasks: 0, queued: 0, runningPerCalculator: 0, inFlight: 0 };
+  // Sends are coalesced per peer as in the daemons; a "turn" ends after each delivery round and tick.
+  const turnEnds = new TurnEnds();
+  const scheduleFlush = turnEnds.schedule;
   const dispatcherConfig = simDispatcherConfig(options.dispatcher);
 
   const startDispatcher = (): CoreHost<DispatcherOutput> => {
     const transport = network.bind(now, DISPATCHER_ENDPOINT.host, DISPATCHER_ENDPOINT.port);
-    return new CoreHost(transport, new DispatcherCore(dispatcherConfig), now, (output) => {
+    const perform = (output: DispatcherOutput): void => {
       if (output.kind === "task_completed" || output.kind === "task_failed") {
         dispatcherFinals.set(output.taskId, (dispatcherFinals.get(output.taskId) ?? 0) + 1);
       }
-    });
+    };
+    return new CoreHost(transport, new DispatcherCore(dispatcherConfig), now, perform, { scheduleFlush });
   };
   let dispatcher = startDispatcher();
 
@@ -104,16 +112,17 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
     const config = simCalculatorConfig(`calc-${index}`, clock.nowMs() + 1, DISPATCHER_ENDPOINT, options.calculator);
     const core = new CalculatorCore(config, seededRng(options.seed * 31 + index + clock.nowMs()), clock.nowMs());
     const transport = network.bind(now, `10.0.1.${index}`, 7000 + index);
-    const node: CoreHost<CalculatorOutput> = new CoreHost(transport, core, now, (output) => {
+    const perform = (output: CalculatorOutput): void => {
       if (output.kind === "compute") {
         node.apply(core.onComputed(now(), output.taskId, evaluateTask(output.input, output.rounds)));
       }
-    });
+    };
+    const node: CoreHost<CalculatorOutput> = new CoreHost(transport, core, now, perform, { scheduleFlush });
     return node;
   };
   for (let i = 0; i < options.calculatorCount; i += 1) calculators.push(startCalculator(i));
 
-  const client = buildClient(options, network, now, rng);
+  const client = buildClient(options, network, now, rng, scheduleFlush);
   const schedule = drawFaults(options, faultRng);
 
   let simTimeMs = 0;
@@ -121,6 +130,7 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
     clock.advance(STEP_MS);
     simTimeMs = clock.nowMs();
     network.deliverDue(simTimeMs);
+    turnEnds.run();
     for (const fault of schedule.filter((f) => f.atMs > simTimeMs - STEP_MS && f.atMs <= simTimeMs)) {
       faults.push(`${fault.atMs}ms ${fault.kind} ${fault.index}`);
       if (fault.kind === "dispatcher_restart") {
@@ -134,6 +144,7 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
       tickChecked("dispatcher", dispatcher);
       for (const [index, calculator] of calculators.entries()) tickChecked(`calc-${index}`, calculator);
       tickChecked("client", client.node);
+      turnEnds.run();
     }
     const counts = (dispatcher.core as DispatcherCore).counts();
     peaks.tasks = Math.max(peaks.tasks, counts.queued + counts.running);
@@ -155,6 +166,10 @@ export function runClusterSim(options: ClusterSimOptions): ClusterSimReport {
     peaks,
     faults,
     networkStats: network.stats,
+    batchFrameCount: [dispatcher, client.node, ...calculators].reduce(
+      (sum, host) => sum + (host?.batcher?.frameCount ?? 0),
+      0,
+    ),
     deadlineViolations,
   };
 }
@@ -172,6 +187,7 @@ function buildClient(
   network: MemoryNetwork,
   now: () => number,
   rng: Rng,
+  scheduleFlush: FlushScheduler,
 ): { node: CoreHost<ClientOutput>; state: ClientState } {
   const state: ClientState = { records: [], sentTaskIds: [], duplicateCount: 0, wrongCount: 0, hasFinished: false };
   const idRng = seededRng(options.seed + 7);
@@ -184,14 +200,15 @@ function buildClient(
     },
     now(),
   );
-  const node = new CoreHost<ClientOutput>(network.bind(now, "10.0.2.1", 9000), core, now, (output) => {
+  const perform = (output: ClientOutput): void => {
     if (output.kind === "task_sent") state.sentTaskIds.push(output.taskId);
     else if (output.kind === "task_ended") {
       state.records.push(output.record);
       if (output.isWrong) state.wrongCount += 1;
     } else if (output.kind === "duplicate_answer") state.duplicateCount += 1;
     else if (output.kind === "finished") state.hasFinished = true;
-  });
+  };
+  const node = new CoreHost(network.bind(now, "10.0.2.1", 9000), core, now, perform, { scheduleFlush });
   return { node, state };
 }
 

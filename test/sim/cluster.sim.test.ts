@@ -56,6 +56,18 @@ describe("cluster under 20% loss, duplication, reordering, crashes and freezes",
   });
 });
 
+describe("closed-loop client (window 16) under the same chaos: packets travel in batch frames", () => {
+  it.each(seeds(40, 5_000))("seed %i: every task answered once, all correct, frames sent", (seed) => {
+    const report = runClusterSim({ ...chaos, seed, client: { concurrency: 16, countMax: 120 } });
+    expectExactlyOneAnswerEach(report);
+    expectWithinBounds(report);
+    expect(report.records.every((record) => record.outcome === "ok")).toBe(true);
+    expect(report.wrongCount).toBe(0);
+    for (const [taskId, count] of report.dispatcherFinals) expect(count, taskId).toBe(1);
+    expect(report.batchFrameCount).toBeGreaterThan(0);
+  });
+});
+
 describe("dispatcher killed and restarted on the same address mid-run", () => {
   it.each(seeds(40, 1_000))("seed %i: no task whose client is running is lost", (seed) => {
     const report = runClusterSim({ ...chaos, seed, hasDispatcherRestart: true });
