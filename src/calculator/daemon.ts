@@ -118,6 +118,7 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       stopAgentTicking();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
+      for (const [name, count] of Object.entries(host.sendCounts())) counters.add(name, count);
       for (const [reason, count] of overlayAgent?.droppedCounts ?? []) counters.add(`overlay_dropped.${reason}`, count);
       log.info({ counters: counters.toJSON(), completed: core.completedCount }, "calculator stopped");
     },

@@ -101,6 +101,7 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
       ticker.stop();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
+      for (const [name, count] of Object.entries(host.sendCounts())) counters.add(name, count);
       if (core.resultsEvictedCount > 0) counters.add("results_cache_evicted", core.resultsEvictedCount);
       log.info({ counters: counters.toJSON(), tasks: core.counts() }, "dispatcher stopped");
     },

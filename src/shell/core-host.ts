@@ -70,6 +70,15 @@ export class CoreHost<O extends { kind: string }> {
     });
   }
 
+  /** Send counters for a daemon's final log: packets, the datagrams that carried them, and batch frames. */
+  sendCounts(): { packets_sent: number; datagrams_sent: number; batch_frames_sent: number } {
+    return {
+      packets_sent: this.sentCount,
+      datagrams_sent: this.batcher?.datagramCount ?? this.sentCount,
+      batch_frames_sent: this.batcher?.frameCount ?? 0,
+    };
+  }
+
   /** A paused host neither ticks nor reads (emulates SIGSTOP in simulations). */
   set isRunning(value: boolean) {
     this.#isRunning = value;

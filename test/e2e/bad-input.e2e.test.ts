@@ -44,6 +44,8 @@ function malformedDatagrams(): Buffer[] {
     Buffer.from(JSON.stringify({ ...valid, rounds: 0 })),
     Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
     Buffer.alloc(20_000, 0x61),
+    Buffer.from(JSON.stringify({ v: 1, from: "x", type: "batch", packets: [] })),
+    Buffer.from(JSON.stringify({ v: 1, from: "x", type: "batch", packets: [{ ...valid, rounds: 0 }] })),
   ];
   return Array.from({ length: 1_100 }, (_, i) => kinds[i % kinds.length] as Buffer);
 }
@@ -85,7 +87,15 @@ describe("malformed datagrams", () => {
       const stopped = waitForMsg(dispatcher, "dispatcher stopped", 10_000);
       process.kill(dispatcher.pid, "SIGTERM");
       const counters = (await stopped)["counters"] as Record<string, number>;
-      for (const code of ["not_json", "not_object", "wrong_version", "unknown_type", "invalid", "too_large"]) {
+      for (const code of [
+        "not_json",
+        "not_object",
+        "wrong_version",
+        "unknown_type",
+        "invalid",
+        "too_large",
+        "bad_batch",
+      ]) {
         expect(counters[`datagram_rejected.${code}`], code).toBeGreaterThan(0);
       }
       expect(await dispatcher.exited).toBe(0);

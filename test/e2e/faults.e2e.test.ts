@@ -95,7 +95,7 @@ describe("end to end on 127.0.0.1", () => {
     "a full run answers every task correctly and writes --results and --stats-json",
     async () => {
       const dir = tempDir();
-      const { port } = await startDispatcher(dir);
+      const { port, child: dispatcher } = await startDispatcher(dir);
       startCalculator(dir, "calc-a", port, ["--compute-ms", "5,40", "--capacity", "4"]);
       startCalculator(dir, "calc-b", port, ["--compute-ms", "5,40", "--capacity", "4"]);
       const client = start(dir, "client", "run-client", clientArgs(dir, port, ["--count", "40", "--concurrency", "8"]));
@@ -115,6 +115,12 @@ describe("end to end on 127.0.0.1", () => {
       expect(lines).toHaveLength(40);
       expect(new Set(lines.map((l) => l.id)).size).toBe(40);
       for (const line of lines) expect(line).toMatchObject({ outcome: "ok", rounds: 1, reason: null });
+      // The client's first window arrives as one frame, so the dispatcher has bursts to coalesce too.
+      const stopped = waitForMsg(dispatcher, "dispatcher stopped", 10_000);
+      process.kill(dispatcher.pid, "SIGTERM");
+      const counters = (await stopped)["counters"] as Record<string, number>;
+      expect(counters["batch_frames_sent"]).toBeGreaterThan(0);
+      expect(counters["datagrams_sent"]).toBeLessThan(counters["packets_sent"] ?? 0);
     },
     E2E_TIMEOUT_MS,
   );
