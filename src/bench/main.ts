@@ -32,38 +32,36 @@ const DOCS_PATH = fileURLToPath(new URL("../../../docs/BENCHMARKS.md", import.me
  */
 const ANALYSIS = `### What limits throughput
 
-Both systems are CPU-bound: at window 64 the two cores are busy with 6 processes each, so throughput is
-roughly the inverse of the CPU time per task summed over all processes (the total column). Each task costs
-four datagrams in both (submit, assign, done, result; receipts only follow answers slower than \`ackDelayMs\`,
-50 ms, and the dispatcher's counters show no re-placements or resends in these runs), so the gap is the work
-per datagram and per process wake-up, not extra traffic.
+Both systems are CPU-bound at window 64: the two cores are busy with 6 processes each, so throughput is
+roughly the inverse of the CPU time per task summed over all processes (the total column).
 
-- A loopback UDP send costs about 12 µs of CPU (kernel delivery plus libuv) in either system: both use the
-  same transport, so making it cheaper would not narrow the ratio.
-- In an in-process hot loop (every core, CoreHost and the codec on a synchronous fake network, caches full)
-  the cluster's JavaScript costs about 58 µs per task. By profile: zod validation about 22% (about 1.6 µs per
-  decode or encode, eight per task, four of them our own outbound packets), JSON.parse/stringify and buffer
-  copies about 16%, garbage collection about 14%, SHA-256 about 9% (the calculator's work and the client's
-  verification), the rest bookkeeping in the cores. The anchor's JSON.parse/stringify is about 1-2 µs per hop.
-- Cores tick only when something is due (\`nextDeadlineMs()\` and one timer per process, spaced at least
-  \`tickMs\` apart, plus a 250 ms safety tick). Idle, a dispatcher and 4 calculators spent 11.7% of a core on
-  fixed 5/10 ms ticks before and about 2% now; under load a process wakes for its own deadlines about every
-  \`ackDelayMs\` instead of every 5-10 ms.
-- The recent-results caches (dispatcher 20 000 entries, calculators 4 096) found their oldest entry through
-  the Map's iterator, which walks every slot V8 deleted since its last rehash: 35 µs per insert at 20 000
-  entries once full (after about 4 s at 5 000 tasks/s). An order queue makes it 0.5 µs; the hot loop went
-  from 78 to 58 µs per task.
-- In a real 6-process run these costs grow 2-3× over the hot-loop figures (cache misses, GC, context
-  switches), which is the measured CPU per task of the cluster against the anchor's at window 64.
-- At window 1 nothing queues: the median adds about 0.2-0.3 ms of processing over four hops, and the p99 tail
-  is a task meeting a GC pause or a descheduled process among six on two cores.
-- This machine is shared: other sessions' test runs move single runs by 10-40% (see the runs column);
-  compare systems within one session, where runs alternate, not across sessions.
+- **Datagrams, not JavaScript, were the larger cost.** Profiling the dispatcher at window 64 before batching
+  (\`node --cpu-prof\` via \`BENCH_NODE_ARGS\`), \`dgram\` \`doSend\` (the send system call, which on loopback also
+  delivers to and wakes the receiver) took 44% of its busy time, decode 15% and encode 11%. The anchor sends one
+  datagram per hop, as the cluster did: four per task.
+- **Batch frames.** A daemon now sends the first packet for a peer in an event-loop turn at once and coalesces
+  the rest of that turn into one \`batch\` datagram (docs/PROTOCOL.md section 1.1). Under a window of 64 a
+  process handles many datagrams per wake-up (strace: about 27 per \`epoll_pwait\` in the dispatcher), so a
+  task now costs well under one datagram per hop. Window 64 went from 0.50x the anchor's throughput (3 runs,
+  same machine, same day) to the figure in the table; its CPU per task fell from 261 to about 150 µs.
+- **Window 1 gains nothing from batching** (one packet per turn, sent at once as before). Its cost is the
+  code each hop runs: zod validation of every packet in and out (about 1.1-1.6 µs each in a hot loop, 8 per
+  task), the cores' bookkeeping and the host, in 6 processes that each go back to sleep between packets, so
+  caches are cold at every hop. Measured CPU per task is 2.4-2.8x the anchor's.
+- **The window 1 p99 is dominated by this machine's scheduling noise.** It is a 2-vCPU VM: the slowest 1-4% of
+  tasks take 2-7 ms at irregular intervals (not periodic timers; not GC: scavenges are 2-4 ms but only about
+  30 in 5 s over all 6 processes, and a 4x larger young generation did not change the p99). Single runs of the
+  same build range from 2.1x to 6.6x the anchor's p99, and the anchor's own p99 moves by 2x between runs.
+  Skipping the validation of our own outbound packets made no difference that stood out of this noise, so
+  the house rule (validate outbound too) stays.
+- Cores tick only when something is due (\`nextDeadlineMs()\`, one timer per process, spaced at least
+  \`tickMs\` apart, plus a 250 ms safety tick): idle, a dispatcher and 4 calculators use about 2% of a core.
+- Compare systems within one session, where runs alternate; across sessions this machine's speed varies by
+  up to 2x (see the runs column).
 
-Next levers, in order: validate our own outbound packets only in tests and debug builds (remote input stays
-fully validated by decodePacket; about 6 µs per task in the hot loop, 10%), fewer allocations per packet
-(zod returns a copy of every object it checks, and each event builds an output array), and the client's
-per-task bookkeeping (UUID, SHA-256 verification, histogram, a 40 000-entry duplicate cache).`;
+Next levers for window 1, in order: fewer allocations per packet (zod returns a copy of every object it
+checks, each event builds an output array), a cheaper client (UUID, SHA-256 verification, histogram, a 40 000
+entry duplicate cache), and fewer processes woken per task.`;
 
 interface Options {
   repetitions: number;
