@@ -43,7 +43,7 @@ roughly the inverse of the CPU time per task summed over all processes (the tota
   the rest of that turn into one \`batch\` datagram (docs/PROTOCOL.md section 1.1). Under a window of 64 a
   process handles many datagrams per wake-up (strace: about 27 per \`epoll_pwait\` in the dispatcher), so a
   task now costs well under one datagram per hop. Window 64 went from 0.50x the anchor's throughput (3 runs,
-  same machine, same day) to the figure in the table; its CPU per task fell from 261 to about 150 µs.
+  same machine, same day) to the figure in the table; its CPU per task fell from 261 to 146-212 µs in the runs of the same day.
 - **Window 1 gains nothing from batching** (one packet per turn, sent at once as before). Its cost is the
   code each hop runs: zod validation of every packet in and out (about 1.1-1.6 µs each in a hot loop, 8 per
   task), the cores' bookkeeping and the host, in 6 processes that each go back to sleep between packets, so
