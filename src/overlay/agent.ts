@@ -13,10 +13,11 @@ import type { Packet } from "../protocol/packet.js";
 import type { AdminRebalance } from "../protocol/packets.js";
 import { retryPolicy } from "../reliable/retry-policy.js";
 import { type Endpoint, endpointKey } from "../transport/transport.js";
+import { type AgentPorts, agentMoveQueue, EchoOutputs, performMove } from "./agent-outputs.js";
 import { EchoNode, type EchoOutput, type SubtreeReport } from "./echo.js";
-import { EchoAssembler, splitReport } from "./echo-parts.js";
+import { EchoAssembler } from "./echo-parts.js";
 import { type LinkSend, OverlayLink, type PacketDraft, type ReliablePacket } from "./link.js";
-import { MoveNode, type MoveOutput, type MoveQueue } from "./move.js";
+import { MoveNode, type MoveOutput } from "./move.js";
 import type { OverlayQueue } from "./overlay-queue.js";
 import type { RoundSummary } from "./rebalance-round.js";
 import { RootRounds } from "./root-rounds.js";
@@ -68,13 +69,15 @@ export class OverlayAgent {
   readonly #awaitingSinceMs = new Map<string, number>();
   /** BOUNDED: topology size; endpoint key -> node id, to check senders. */
   readonly #idByEndpoint = new Map<string, string>();
-  /** BOUNDED: WAVES_MAX waves; echo messages this node sent per wave. */
-  readonly #sentPerWave = new Map<number, number>();
+  /** Performs echo outputs; counts echo messages sent per wave (BOUNDED: WAVES_MAX waves). */
+  readonly #echoOutputs = new EchoOutputs(WAVES_MAX);
   /** Overlay packets dropped, by reason. BOUNDED: reasons come from a fixed set of codes. */
   readonly droppedCounts = new Map<string, number>();
   /** The root's rounds; undefined on other nodes. */
   readonly #rounds: RootRounds | undefined;
   readonly #log: Logger;
+  /** This agent's send, drop, log and queue, for the output handlers in agent-outputs.ts. */
+  readonly #ports: AgentPorts;
 
   constructor(deps: OverlayAgentDeps) {
     this.#deps = deps;
@@ -97,7 +100,10 @@ export class OverlayAgent {
       children: this.#treeChildren,
       wavesMax: WAVES_MAX,
     });
-    this.#move = new MoveNode({ id: nodeId, movesRememberedMax: 4_096, rememberMs: 600_000 }, this.#moveQueue());
+    this.#move = new MoveNode(
+      { id: nodeId, movesRememberedMax: 4_096, rememberMs: 600_000 },
+      agentMoveQueue(deps.queue, deps.nowMs),
+    );
     for (const [id, endpoint] of deps.config.peers) this.#idByEndpoint.set(endpointKey(endpoint), id);
     this.#rounds = this.#echo.isRoot
       ? new RootRounds(
@@ -112,6 +118,12 @@ export class OverlayAgent {
         )
       : undefined;
     this.#log = deps.log.child({ component: "overlay" });
+    this.#ports = {
+      queue: deps.queue,
+      log: this.#log,
+      send: (nowMs, to, draft) => this.#send(nowMs, to, draft),
+      drop: (reason) => this.#drop(reason),
+    };
   }
 
   get isRoot(): boolean {
@@ -214,37 +226,11 @@ export class OverlayAgent {
   }
 
   #performEcho(nowMs: number, outputs: readonly EchoOutput[]): void {
-    for (const output of outputs) {
-      switch (output.kind) {
-        case "send_explore":
-          this.#countWaveMessage(output.waveId);
-          this.#send(nowMs, output.to, { type: "wave.explore", waveId: output.waveId });
-          break;
-        case "send_echo":
-          this.#countWaveMessage(output.waveId);
-          for (const part of splitReport(output.report))
-            this.#send(nowMs, output.to, { type: "wave.echo", waveId: output.waveId, ...part });
-          this.#log.info(
-            { waveId: output.waveId, messagesSent: this.#sentPerWave.get(output.waveId) },
-            "echo wave: my part done",
-          );
-          break;
-        case "wave_decided":
-          this.#log.info(
-            {
-              waveId: output.waveId,
-              messagesSent: this.#sentPerWave.get(output.waveId),
-              reachedCount: output.report.nodeCount,
-            },
-            "echo wave decided",
-          );
-          this.#onDecided(nowMs, output.report);
-          break;
-        case "wave_ignored":
-          this.#drop(`echo_${output.reason}`);
-          break;
-      }
-    }
+    this.#echoOutputs.perform(this.#ports, nowMs, outputs, (at, report) => this.#onDecided(at, report));
+  }
+
+  #performMove(nowMs: number, outputs: readonly MoveOutput[]): void {
+    performMove(this.#ports, nowMs, outputs);
   }
 
   #onDecided(nowMs: number, report: SubtreeReport): void {
@@ -257,61 +243,6 @@ export class OverlayAgent {
     }
     for (const { from, round: r, index, to, count } of orders)
       this.#send(nowMs, from, { type: "overlay.move.order", round: r, index, to, count });
-  }
-
-  #performMove(nowMs: number, outputs: readonly MoveOutput[]): void {
-    for (const output of outputs) {
-      switch (output.kind) {
-        case "send_offer":
-          this.#send(nowMs, output.to, {
-            type: "overlay.move",
-            round: output.round,
-            index: output.index,
-            tasks: output.tasks,
-          });
-          break;
-        case "send_reply":
-          this.#send(nowMs, output.to, {
-            type: "overlay.move.reply",
-            round: output.round,
-            index: output.index,
-            accepted: output.accepted,
-            refused: output.refused,
-          });
-          break;
-        case "send_report":
-          this.#send(nowMs, output.to, {
-            type: "overlay.move.report",
-            ...output.report,
-            movedTaskIds: [...output.report.movedTaskIds],
-          });
-          break;
-        case "tasks_moved":
-          this.#deps.queue.commitMoved(nowMs, output.taskIds, output.to);
-          this.#log.debug({ to: output.to, count: output.taskIds.length }, "queued tasks moved");
-          break;
-        case "move_presumed":
-          this.#log.warn(
-            { to: output.to, count: output.taskIds.length },
-            "no reply to a move offer: tasks presumed moved",
-          );
-          break;
-        case "move_ignored":
-          this.#drop(`move_${output.reason}`);
-          break;
-      }
-    }
-  }
-
-  #moveQueue(): MoveQueue {
-    const queue = this.#deps.queue;
-    const now = this.#deps.nowMs;
-    return {
-      reserveQueued: (countMax) => queue.reserveQueued(countMax),
-      commitMoved: () => undefined, // committed on `tasks_moved`, which names the new holder
-      releaseReserved: (taskIds) => queue.releaseReserved(now(), taskIds),
-      acceptIncoming: (tasks) => queue.acceptIncoming(now(), tasks),
-    };
   }
 
   #load(): { slots: number; queued: number } {
@@ -356,14 +287,6 @@ export class OverlayAgent {
       return;
     }
     this.#deps.send(endpoint, send.packet);
-  }
-
-  #countWaveMessage(waveId: number): void {
-    if (!this.#sentPerWave.has(waveId) && this.#sentPerWave.size >= WAVES_MAX) {
-      const oldest = this.#sentPerWave.keys().next();
-      if (!oldest.done) this.#sentPerWave.delete(oldest.value);
-    }
-    this.#sentPerWave.set(waveId, (this.#sentPerWave.get(waveId) ?? 0) + 1);
   }
 
   #drop(reason: string): void {
