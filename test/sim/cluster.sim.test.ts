@@ -11,22 +11,7 @@ import { describe, expect, it } from "vitest";
 
 import { type ClusterSimOptions, type ClusterSimReport, runClusterSim } from "../../src/sim/cluster-sim.js";
 import { simCalculatorConfig, simDispatcherConfig } from "../../src/sim/sim-configs.js";
-
-const onlySeed = process.env["SIM_SEED"] === undefined ? undefined : Number(process.env["SIM_SEED"]);
-function seeds(count: number, offset: number): number[] {
-  if (onlySeed !== undefined) return [onlySeed];
-  return Array.from({ length: count }, (_, i) => offset + i);
-}
-
-const chaos: Omit<ClusterSimOptions, "seed"> = {
-  calculatorCount: 4,
-  lossProbability: 0.2,
-  duplicateProbability: 0.1,
-  delayMsMax: 30,
-  hasCalculatorFaults: true,
-  hasDispatcherRestart: false,
-  simTimeMsMax: 300_000,
-};
+import { chaos, seeds } from "./chaos.js";
 
 function expectExactlyOneAnswerEach(report: ClusterSimReport): void {
   expect(report.hasFinished, `run did not finish; faults: ${report.faults.join(", ")}`).toBe(true);

@@ -9,22 +9,9 @@
 import { describe, expect, it } from "vitest";
 
 import { type ClusterSimOptions, runClusterSim } from "../../src/sim/cluster-sim.js";
+import { seeds, chaos as sharedChaos } from "./chaos.js";
 
-const onlySeed = process.env["SIM_SEED"] === undefined ? undefined : Number(process.env["SIM_SEED"]);
-function seeds(count: number, offset: number): number[] {
-  if (onlySeed !== undefined) return [onlySeed];
-  return Array.from({ length: count }, (_, i) => offset + i);
-}
-
-const chaos: Omit<ClusterSimOptions, "seed"> = {
-  calculatorCount: 4,
-  lossProbability: 0.2,
-  duplicateProbability: 0.1,
-  delayMsMax: 30,
-  hasCalculatorFaults: true,
-  hasDispatcherRestart: true,
-  simTimeMsMax: 300_000,
-};
+const chaos: Omit<ClusterSimOptions, "seed"> = { ...sharedChaos, hasDispatcherRestart: true };
 
 describe("nextDeadlineMs is never late", () => {
   it.each(seeds(40, 5_000))("seed %i: chaos with faults and a dispatcher restart", (seed) => {
