@@ -55,33 +55,14 @@ describe("run-cluster", () => {
 describe("run-cluster --generate", () => {
   it("writes a valid topology, the same for the same seed, to --out or stdout", async () => {
     const path = join(tempDir(), "dag.json");
-    const written = await runToEnd("run-cluster", [
-      "--generate",
-      "dag",
-      "--nodes",
-      "40",
-      "--seed",
-      "5",
-      "--slots-max",
-      "3",
-      "--out",
-      path,
-    ]);
+    const generate = ["--generate", "dag", "--nodes", "40", "--seed", "5", "--slots-max", "3"];
+    const written = await runToEnd("run-cluster", [...generate, "--out", path]);
     expect(written.code, written.stderr).toBe(0);
     const file = JSON.parse(readFileSync(path, "utf8"));
     expect(parseTopology(file).ok).toBe(true);
     expect(file.nodes).toHaveLength(40);
     expect(file.nodes.every((node: { slots: number }) => node.slots <= 3)).toBe(true);
-    const printed = await runToEnd("run-cluster", [
-      "--generate",
-      "dag",
-      "--nodes",
-      "40",
-      "--seed",
-      "5",
-      "--slots-max",
-      "3",
-    ]);
+    const printed = await runToEnd("run-cluster", generate);
     expect(JSON.parse(printed.stdout)).toEqual(file);
   });
 
