@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { type ClusterSimOptions, type ClusterSimReport, runClusterSim } from "../../src/sim/cluster-sim.js";
+import { type ClusterSimReport, runClusterSim } from "../../src/sim/cluster-sim.js";
 import { simCalculatorConfig, simDispatcherConfig } from "../../src/sim/sim-configs.js";
 import { chaos, seeds } from "./chaos.js";
 
