@@ -45,23 +45,37 @@ roughly the inverse of the CPU time per task summed over all processes (the tota
   task now costs well under one datagram per hop. Window 64 went from 0.50x the anchor's throughput (3 runs,
   same machine, same day) to the figure in the table; its CPU per task fell from 261 to 146-212 µs in the runs of the same day.
 - **Window 1 gains nothing from batching** (one packet per turn, sent at once as before). Its cost is the
-  code each hop runs: zod validation of every packet in and out (about 1.1-1.6 µs each in a hot loop, 8 per
-  task), the cores' bookkeeping and the host, in 6 processes that each go back to sleep between packets, so
-  caches are cold at every hop. Measured CPU per task is 2.4-2.8x the anchor's.
-- **The window 1 p99 is dominated by this machine's scheduling noise.** It is a 2-vCPU VM: the slowest 1-4% of
-  tasks take 2-7 ms at irregular intervals (not periodic timers; not GC: scavenges are 2-4 ms but only about
-  30 in 5 s over all 6 processes, and a 4x larger young generation did not change the p99). Single runs of the
-  same build range from 2.1x to 6.6x the anchor's p99, and the anchor's own p99 moves by 2x between runs.
-  Skipping the validation of our own outbound packets made no difference that stood out of this noise, so
-  the house rule (validate outbound too) stays.
+  code each hop runs, in 6 processes that each go back to sleep between packets: measured CPU per task is
+  2.4-2.8x the anchor's, and the p50 about 2x.
+- **Allocation and garbage collection** (\`node --trace-gc-nvp\` on every process of both systems, window 1,
+  after the usual window-64 warm-up): the dispatcher allocates 28-31 KB of heap per task against the relay's
+  5.4 KB, the client about 14 KB against the anchor load's 5.2 KB, a calculator about 17 KB per task it runs
+  against an anchor worker's 4.7 KB. A sampling heap profile of the dispatcher (collected objects included)
+  puts half of it in the codec and a third in zod alone: every packet in and out is validated, which
+  builds a fresh object plus per-field bookkeeping. The cluster's caches (recent results, answered ids) survive the warm-up's
+  collections, so V8 grows each daemon's young generation to 16 MB, and on this VM a scavenge costs about
+  0.3 ms per MB allocated in both systems: the cluster's processes pause 2-8 ms about 40 times per 5 000
+  tasks (about 30 µs of pause per task), the anchor's, whose young generation stays at 1-2 MB, 0.4-0.5 ms
+  (7 µs per task).
+- **GC is one source of the window-1 tail, not all of it.** Capping every cluster process's young
+  generation at 1 MB (\`--max-semi-space-size=1\`) turned those into about 230 pauses of 0.8 ms on average,
+  none over 3.3 ms, without lowering the p99 (3.6 ms, same hour). Dropping the first second of each client
+  run (JIT warm-up of a fresh process) moved the p99 by under 10%, and skipping the validation of our own
+  outbound packets made no difference that stood out of the noise, so the house rule (validate outbound
+  too) stays. The client's code is a visible share: a 30-line client speaking the same protocol
+  without validation or bookkeeping, against the same dispatcher and calculators, gave 2.1-5.6x the
+  anchor's p99 where \`run-client\` gave 3.1-6.2x in alternating runs. The rest is this 2-vCPU VM: single
+  runs of the same build range from 2.1x to 6.6x the anchor's p99, the anchor's own p99 moves by 2x between
+  runs, and the machine's speed by 2x within an hour.
 - Cores tick only when something is due (\`nextDeadlineMs()\`, one timer per process, spaced at least
   \`tickMs\` apart, plus a 250 ms safety tick): idle, a dispatcher and 4 calculators use about 2% of a core.
 - Compare systems within one session, where runs alternate; across sessions this machine's speed varies by
   up to 2x (see the runs column).
 
-Next levers for window 1, in order: fewer allocations per packet (zod returns a copy of every object it
-checks, each event builds an output array), a cheaper client (UUID, SHA-256 verification, histogram, a 40 000
-entry duplicate cache), and fewer processes woken per task.`;
+Next levers for window 1, in order: validation that does not copy (checked against the same zod schemas,
+which stay the only definition of the wire), fewer objects per event in the cores and the client (output
+arrays, records, a 40 000-entry duplicate cache), a \`lookup\` for dgram that skips \`dns.lookup\` for IP
+literals, and fewer processes woken per task.`;
 
 interface Options {
   repetitions: number;
