@@ -2,9 +2,10 @@
  * Reads a JSON config file, applies defaults, and validates it. Failures become a ConfigError whose
  * message is one readable paragraph naming the file, the key and what is wrong (exit code 2).
  */
-import { readFileSync } from "node:fs";
 
 import type * as z from "zod";
+
+import { readTextFile } from "../runtime/read-text-file.js";
 
 /** A user error in a config file or flag: printed as one paragraph, exit code 2, no stack trace. */
 export class ConfigError extends Error {
@@ -34,14 +35,9 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source
 /** Reads and validates a JSON config file; a missing file or bad JSON is a ConfigError too. */
 export function loadConfigFile<S extends z.ZodType>(schema: S, path: string | undefined): z.infer<S> {
   if (path === undefined) return parseConfig(schema, {}, "the built-in defaults");
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code ?? error);
-    throw new ConfigError(`Cannot read config file ${path}: ${why}.`, { cause: error });
-  }
+  const read = readTextFile(path);
+  if (!read.ok) throw new ConfigError(`Cannot read config file ${path}: ${read.why}.`, { cause: read.error });
+  const text = read.text;
   let raw: unknown;
   try {
     raw = JSON.parse(text);

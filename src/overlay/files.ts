@@ -2,8 +2,8 @@
  * Reading topology and loads files for the CLIs. Every failure becomes an {@link OverlayFileError}
  * whose message is one readable paragraph naming the file and the problem (exit code 2 upstream).
  */
-import { readFileSync } from "node:fs";
 
+import { readTextFile } from "../runtime/read-text-file.js";
 import { describeIssues, LoadsFile, parseTopology, type Topology } from "./tree.js";
 
 /** A user error in an overlay file: printed as one paragraph, exit code 2, no stack trace. */
@@ -16,14 +16,9 @@ export class OverlayFileError extends Error {
 
 /** Reads and parses a JSON file; a missing file or bad JSON is an OverlayFileError. */
 export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(code ?? error);
-    throw new OverlayFileError(`Cannot read ${what} file ${path}: ${why}.`, { cause: error });
-  }
+  const read = readTextFile(path);
+  if (!read.ok) throw new OverlayFileError(`Cannot read ${what} file ${path}: ${read.why}.`, { cause: read.error });
+  const text = read.text;
   try {
     return JSON.parse(text);
   } catch (error) {
