@@ -2,12 +2,15 @@
  * Bytes <-> packets at the edge. Remote input is untrusted: decodePacket and decodeDatagram never
  * throw and say why they rejected a packet with a code the daemons count by. encodePacket validates
  * too and throws, because an invalid outbound packet is our own bug. A datagram holds one packet or
- * a `batch` frame of several (see batch.ts); decodeDatagram accepts both.
+ * a `batch` frame of several (see batch.ts); decodeDatagram accepts both. Every check runs against the
+ * zod schemas, first through their compiled, copy-free form (conforms.ts) and through zod itself only
+ * for what that refuses, so a valid packet is accepted as the very object JSON.parse built.
  */
 import * as z from "zod";
 
 import { assert } from "../runtime/assert.js";
 import { BatchFrame } from "./batch.js";
+import { conformsTo, keyOrderOf } from "./conforms.js";
 import { DATAGRAM_BYTES_MAX, PROTOCOL_VERSION } from "./limits.js";
 import { PACKET_TYPES, Packet } from "./packet.js";
 
@@ -78,8 +81,10 @@ function validatePacket(json: unknown): DecodeResult {
   if (typeof record["type"] !== "string" || !PACKET_TYPES.has(record["type"])) {
     return { ok: false, error: { code: "unknown_type" } };
   }
-  const schema = SCHEMA_BY_TYPE.get(record["type"]);
-  const parsed = (schema ?? Packet).safeParse(json);
+  const schema = SCHEMA_BY_TYPE.get(record["type"]) ?? Packet;
+  // The fast check accepts without copying; anything it refuses is judged (and explained) by zod.
+  if (conformsTo(schema, json)) return { ok: true, packet: json as Packet };
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     return { ok: false, error: { code: "invalid", detail: z.prettifyError(parsed.error) } };
   }
@@ -105,15 +110,19 @@ export function decodeDatagram(bytes: Uint8Array): DatagramContents {
     const single = validatePacket(parsed.json);
     return single.ok ? { packets: [single.packet], errors: [] } : { packets: [], errors: [single.error] };
   }
-  const frame = BatchFrame.safeParse(record);
-  if (!frame.success) {
-    return { packets: [], errors: [{ code: "bad_batch", detail: z.prettifyError(frame.error) }] };
+  let frame = record as z.infer<typeof BatchFrame>;
+  if (!conformsTo(BatchFrame, record)) {
+    const parsed = BatchFrame.safeParse(record);
+    if (!parsed.success) {
+      return { packets: [], errors: [{ code: "bad_batch", detail: z.prettifyError(parsed.error) }] };
+    }
+    frame = parsed.data;
   }
   const contents: DatagramContents = { packets: [], errors: [] };
-  for (const item of frame.data.packets) {
+  for (const item of frame.packets) {
     const one = validatePacket(item);
     if (!one.ok) contents.errors.push(one.error);
-    else if (one.packet.from !== frame.data.from)
+    else if (one.packet.from !== frame.from)
       contents.errors.push({ code: "invalid", detail: "a batched packet's from differs from the batch's" });
     else contents.packets.push(one.packet);
   }
@@ -132,7 +141,12 @@ export function encodePacket(packet: Packet): Uint8Array {
 /** encodePacket's JSON text, validated and size-checked, for packing into a batch frame. */
 export function encodePacketText(packet: Packet): string {
   const schema = SCHEMA_BY_TYPE.get(packet.type) ?? Packet;
-  const text = JSON.stringify(schema.parse(packet));
+  // As in decoding: zod judges (and throws on) only what the fast check refuses. The key list writes
+  // the fields in the schema's order, so the wire is canonical however a core built the packet.
+  const text = JSON.stringify(
+    conformsTo(schema, packet) ? packet : schema.parse(packet),
+    keyOrderOf(schema) as string[],
+  );
   // Only a text near the limit needs its exact UTF-8 length (a char is at most 3 bytes).
   const isOversized = text.length * 3 > DATAGRAM_BYTES_MAX && Buffer.byteLength(text, "utf8") > DATAGRAM_BYTES_MAX;
   assert(!isOversized, `encoded ${packet.type} exceeds DATAGRAM_BYTES_MAX`);

@@ -8,45 +8,15 @@
  * a table of negative cases built by mutating a golden packet, and fast-check properties over
  * arbitrary bytes, arbitrary JSON and arbitrary field values.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import { DECODE_ERROR_CODES, type DecodeErrorCode, decodePacket, encodePacket } from "../../../src/protocol/codec.js";
 import { DATAGRAM_BYTES_MAX, INPUT_CHARS_MAX, ROUNDS_MAX } from "../../../src/protocol/limits.js";
 import { PACKET_TYPES, Packet } from "../../../src/protocol/packet.js";
+import { loadGolden } from "./golden.js";
 
-interface GoldenVector {
-  readonly type: string;
-  readonly description: string;
-  /** UTF-8 length of `wire`; pins the bytes against an editor re-normalising the text. */
-  readonly wireBytes: number;
-  /** The exact datagram, as text (its UTF-8 encoding is the byte string on the wire). */
-  readonly wire: string;
-  readonly packet: Record<string, unknown>;
-}
-
-const GOLDEN_DIR = fileURLToPath(new URL("../../golden/", import.meta.url));
 const utf8 = new TextEncoder();
-
-/** Separates a packet type from a variant name in a golden file name (`task.ack--moved.json`). */
-const VARIANT_SEPARATOR = "--";
-
-/** Every vector by file name without `.json`: the type itself for the main vector of each type. */
-function loadGolden(): Map<string, GoldenVector> {
-  const vectors = new Map<string, GoldenVector>();
-  for (const name of readdirSync(GOLDEN_DIR).filter((file) => file.endsWith(".json"))) {
-    const vector = JSON.parse(readFileSync(`${GOLDEN_DIR}${name}`, "utf8")) as GoldenVector;
-    const stem = name.slice(0, -".json".length);
-    const [type, variant, ...rest] = stem.split(VARIANT_SEPARATOR);
-    if (type !== vector.type || variant === "" || rest.length > 0)
-      throw new Error(`golden file ${name} must be named ${vector.type}.json or ${vector.type}--<variant>.json`);
-    vectors.set(stem, vector);
-  }
-  return vectors;
-}
 
 const golden = loadGolden();
 
