@@ -3,8 +3,9 @@
  * It binds before resolving, so `local.port` is real even for port 0, sets both socket buffers
  * explicitly, and counts failed sends instead of throwing.
  */
-import { createSocket, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { createSocket, type Socket, type SocketOptions } from "node:dgram";
+import { lookup as dnsLookup } from "node:dns";
+import { isIP, isIPv6 } from "node:net";
 
 import type { Datagram, Endpoint, Transport } from "./transport.js";
 
@@ -32,6 +33,18 @@ export interface UdpTransport extends Transport {
 const RECV_BUFFER_BYTES_DEFAULT = 4 * 1024 * 1024;
 const SEND_BUFFER_BYTES_DEFAULT = 4 * 1024 * 1024;
 
+/**
+ * dgram resolves the destination of every send through `lookup`. The default, dns.lookup, answers an
+ * IP literal only on the next tick, which costs a tick, a closure and a deferred send per datagram on
+ * the hot path. This answers a literal at once and still resolves a name (a docker-compose service
+ * name, `localhost`) through dns.lookup.
+ */
+const lookupLiteralAtOnce: NonNullable<SocketOptions["lookup"]> = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family === 0) dnsLookup(hostname, options, callback);
+  else callback(null, hostname, family);
+};
+
 /** Binds a UDP socket; rejects with the OS error (EADDRINUSE, EACCES, ...) when binding fails. */
 export function openUdpTransport(options: UdpTransportOptions): Promise<UdpTransport> {
   const socket: Socket = createSocket({
@@ -39,6 +52,7 @@ export function openUdpTransport(options: UdpTransportOptions): Promise<UdpTrans
     reuseAddr: false,
     recvBufferSize: options.recvBufferBytes ?? RECV_BUFFER_BYTES_DEFAULT,
     sendBufferSize: options.sendBufferBytes ?? SEND_BUFFER_BYTES_DEFAULT,
+    lookup: lookupLiteralAtOnce,
   });
   return new Promise((resolve, reject) => {
     const onBindError = (error: Error): void => {
@@ -76,10 +90,11 @@ function wrapSocket(socket: Socket): UdpTransport {
       if (isClosed) return;
       stats.sentCount += 1;
       try {
-        // Copy: dgram reads the buffer only after an async address lookup, so without the copy a
-        // caller reusing its buffer after send() returns would change what goes on the wire.
-        // Buffer.from copies small datagrams into Node's shared pool instead of allocating an
-        // ArrayBuffer per send (Uint8Array#slice), and always copies (Buffer#slice would not).
+        // Copy: for a name, dgram reads the buffer only after the address lookup, and libuv holds a
+        // send it could not write at once, so without the copy a caller reusing its buffer after
+        // send() returns could change what goes on the wire. Buffer.from copies small datagrams into
+        // Node's shared pool instead of allocating an ArrayBuffer per send (Uint8Array#slice), and
+        // always copies (Buffer#slice would not).
         socket.send(Buffer.from(bytes), to.port, to.host, onSent);
       } catch {
         stats.sendErrorCount += 1;

@@ -4,8 +4,9 @@
  * replayably, because every deterministic shell test relies on it.
  * Method: the shared contract suite against MemoryNetwork (no faults) and UdpTransport on
  * 127.0.0.1 port 0; then memory-only tests over 2 000 seeded sends with loose statistical bounds
- * (about five standard deviations, so a correct network never fails them), and one UDP bind test.
- * No fixed ports, no sleeps.
+ * (about five standard deviations, so a correct network never fails them), one UDP bind test, and
+ * one UDP addressing test (an IP literal is sent at once; `localhost` still goes through dns.lookup,
+ * which answers it from the hosts file). No fixed ports, no sleeps.
  */
 import { describe, expect, it } from "vitest";
 
@@ -237,6 +238,37 @@ describe("UdpTransport", () => {
       });
     } finally {
       await first.close();
+    }
+  });
+});
+
+describe("UdpTransport addressing", () => {
+  /** Resolves once `transport` has received `count` datagrams, or rejects after a bound. */
+  function received(transport: Transport, count: number): Promise<string[]> {
+    const texts: string[] = [];
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${texts.length} of ${count} datagrams arrived`)), 5_000);
+      transport.onReceive(({ bytes }) => {
+        texts.push(new TextDecoder().decode(bytes));
+        if (texts.length === count) {
+          clearTimeout(timer);
+          resolve(texts);
+        }
+      });
+    });
+  }
+
+  it("sends to an IP literal at once and still resolves a name such as localhost", async () => {
+    const sender = await openUdpTransport({ host: "127.0.0.1", port: 0 });
+    const receiver = await openUdpTransport({ host: "127.0.0.1", port: 0 });
+    try {
+      const arrived = received(receiver, 2);
+      sender.send({ host: "127.0.0.1", port: receiver.local.port }, new TextEncoder().encode("literal"));
+      sender.send({ host: "localhost", port: receiver.local.port }, new TextEncoder().encode("name"));
+      expect((await arrived).sort()).toEqual(["literal", "name"]);
+      expect(sender.stats.sendErrorCount).toBe(0);
+    } finally {
+      await Promise.all([sender.close(), receiver.close()]);
     }
   });
 });
