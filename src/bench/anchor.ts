@@ -11,7 +11,8 @@
  * No validation, no retransmission, no heartbeats, no caches, no logs per packet: every cost the
  * cluster adds on top of this is overhead that the benchmark reports as a ratio. The relay keeps one
  * map entry per task in flight so that answers find their sender (the minimum a relay needs).
- * Usage: `node anchor.js relay | worker RELAY_PORT | load RELAY_PORT WINDOW DURATION_S`.
+ * Usage: `node anchor.js relay | worker RELAY_PORT | load RELAY_PORT WINDOW DURATION_S [WARMUP_S]`
+ * (tasks sent in the first WARMUP_S seconds are left out of latency, as `run-client --warmup-s` does).
  */
 import { randomUUID } from "node:crypto";
 
@@ -108,7 +109,7 @@ function randomInput(): string {
   return input;
 }
 
-async function runLoad(relay: Endpoint, window: number, durationS: number): Promise<void> {
+async function runLoad(relay: Endpoint, window: number, durationS: number, warmupS: number): Promise<void> {
   const transport = await openUdpTransport({ host: HOST, port: 0 });
   const latency = new LatencyRecorder();
   /** BOUNDED: `window` entries, the closed loop never has more outstanding. */
@@ -118,6 +119,8 @@ async function runLoad(relay: Endpoint, window: number, durationS: number): Prom
   let lost = 0;
   let isSending = true;
   const startedMs = performance.now();
+  /** Tasks sent before this are left out of latency, as run-client --warmup-s does. */
+  const latencyFromMs = startedMs + warmupS * 1_000;
   const cpuStart = process.cpuUsage();
   const sendOne = (): void => {
     const id = randomUUID();
@@ -144,7 +147,7 @@ async function runLoad(relay: Endpoint, window: number, durationS: number): Prom
     const sentMs = outstanding.get(message.id);
     if (sentMs === undefined) return;
     outstanding.delete(message.id);
-    latency.recordMs(performance.now() - sentMs);
+    if (sentMs >= latencyFromMs) latency.recordMs(performance.now() - sentMs);
     received += 1;
     if (isSending) sendOne();
     else if (outstanding.size === 0) finish();
@@ -173,10 +176,10 @@ function relayEndpoint(port: string | undefined): Endpoint {
 
 /** Entry point: `node dist/src/bench/anchor.js <role> ...` (started by the benchmark, not by hand). */
 export async function main(argv: readonly string[]): Promise<void> {
-  const [role, port, window, durationS] = argv;
+  const [role, port, window, durationS, warmupS] = argv;
   if (role === "relay") return runRelay();
   if (role === "worker") return runWorker(relayEndpoint(port));
-  if (role === "load") return runLoad(relayEndpoint(port), Number(window), Number(durationS));
+  if (role === "load") return runLoad(relayEndpoint(port), Number(window), Number(durationS), Number(warmupS ?? 0));
   throw new Error(`unknown anchor role "${role}"`);
 }
 

@@ -3,7 +3,8 @@
  * as real processes on loopback, at closed-loop windows 1 and 64. Prints a table and writes
  * docs/BENCHMARKS.md. Every child process is stopped by PID at the end, on error and on a signal.
  *
- * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2), `--workers N` (4),
+ * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2, an unrecorded run per window),
+ * `--latency-warmup-s S` (1, the start of each run left out of latency), `--workers N` (4),
  * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -81,6 +82,7 @@ interface Options {
   repetitions: number;
   durationS: number;
   warmupS: number;
+  latencyWarmupS: number;
   workerCount: number;
   capacity: number;
   outPath: string;
@@ -94,6 +96,7 @@ function parseArgs(argv: readonly string[]): Options {
     repetitions: 3,
     durationS: 5,
     warmupS: 2,
+    latencyWarmupS: 1,
     workerCount: 4,
     capacity: 64,
     outPath: DOCS_PATH,
@@ -112,6 +115,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--repetitions") options.repetitions = Math.round(numberAfter(i++, flag));
     else if (flag === "--duration-s") options.durationS = numberAfter(i++, flag);
     else if (flag === "--warmup-s") options.warmupS = numberAfter(i++, flag);
+    else if (flag === "--latency-warmup-s") options.latencyWarmupS = numberAfter(i++, flag);
     else if (flag === "--workers") options.workerCount = Math.round(numberAfter(i++, flag));
     else if (flag === "--capacity") options.capacity = Math.round(numberAfter(i++, flag));
     else if (flag === "--windows") options.windows = parseWindows(argv[++i]);
@@ -155,6 +159,7 @@ async function runBench(options: Options): Promise<void> {
     windows: options.windows,
     repetitions: options.repetitions,
     warmupS: options.warmupS,
+    latencyWarmupS: options.latencyWarmupS,
     durationS: options.durationS,
   };
   const systems: BenchSystem[] = [];
@@ -162,17 +167,17 @@ async function runBench(options: Options): Promise<void> {
     console.log(`starting cluster and anchor: ${options.workerCount} workers each, capacity ${options.capacity}`);
     systems.push(await startCluster(settings));
     systems.push(await startAnchor(settings));
-    for (const system of systems) {
-      const warm = await system.measure(64, options.warmupS);
-      console.log(`  warm-up ${system.name}: ${Math.round(warm.tasksPerS)} tasks/s`);
-    }
     const runs: RunResult[] = [];
-    for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
-      for (const window of options.windows) {
+    for (const window of options.windows) {
+      for (const system of systems) {
+        const warm = await system.measure(window, options.warmupS, 0);
+        console.log(`  warm-up ${system.name} window ${window}: ${Math.round(warm.tasksPerS)} tasks/s`);
+      }
+      for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
         // Alternate which system goes first so that drift (thermal, background load) hits both alike.
         const order = repetition % 2 === 1 ? systems : [...systems].reverse();
         for (const system of order) {
-          const run = await system.measure(window, options.durationS);
+          const run = await system.measure(window, options.durationS, options.latencyWarmupS);
           runs.push(run);
           console.log(describe(run, repetition));
         }

@@ -42,7 +42,8 @@ export interface RunResult {
 /** A started system: measure() runs one closed loop; stop() ends every process by PID. */
 export interface BenchSystem {
   readonly name: "cluster" | "anchor";
-  measure(window: number, durationS: number): Promise<RunResult>;
+  /** Runs a closed loop of `window` for `durationS`; tasks sent in its first `warmupS` count for throughput, not latency. */
+  measure(window: number, durationS: number, warmupS: number): Promise<RunResult>;
   stop(): Promise<void>;
 }
 
@@ -101,10 +102,11 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
     }
     await allRegistered;
     const [hub, ...workers] = daemons as [BenchProcess, ...BenchProcess[]];
-    const measure = async (window: number, durationS: number): Promise<RunResult> => {
+    const measure = async (window: number, durationS: number, warmupS: number): Promise<RunResult> => {
       const statsPath = join(dir, `stats-${window}.json`);
       const args = ["--dispatcher", `127.0.0.1:${port}`, "--concurrency", String(window)];
-      args.push("--duration-s", String(durationS), "--stats-json", statsPath, "--quiet", "--json-logs");
+      args.push("--duration-s", String(durationS), "--warmup-s", String(warmupS));
+      args.push("--stats-json", statsPath, "--quiet", "--json-logs");
       const before = { hub: cpuSumMs([hub]), workers: cpuSumMs(workers) };
       const client = startNode("run-client", bin("run-client"), args);
       const clientCpu = trackCpuTime(client.pid);
@@ -156,9 +158,15 @@ export async function startAnchor(options: SystemOptions): Promise<BenchSystem> 
       // One at a time: the relay's round-robin list is then in a known order.
       await worker.waitForLine(hasMsg("worker registered"), READY_TIMEOUT_MS);
     }
-    const measure = async (window: number, durationS: number): Promise<RunResult> => {
+    const measure = async (window: number, durationS: number, warmupS: number): Promise<RunResult> => {
       const before = { hub: cpuSumMs([relay]), workers: cpuSumMs(workers) };
-      const load = startNode("anchor-load", ANCHOR_SCRIPT, ["load", String(port), String(window), String(durationS)]);
+      const load = startNode("anchor-load", ANCHOR_SCRIPT, [
+        "load",
+        String(port),
+        String(window),
+        String(durationS),
+        String(warmupS),
+      ]);
       const code = await load.exited;
       if (code !== 0) throw new Error(`anchor load exited with code ${code}`);
       const stats = JSON.parse(load.stdout()) as AnchorStats;

@@ -39,6 +39,7 @@ interface ClientFlags extends CommonFlags {
   rounds?: string;
   intervalMs?: string;
   timeoutMs?: string;
+  warmupS?: string;
   quiet?: boolean;
 }
 
@@ -46,6 +47,8 @@ interface RunLimits {
   readonly countMax: number | undefined;
   readonly durationMs: number | undefined;
   readonly concurrency: number | undefined;
+  /** Latency warm-up (--warmup-s), in ms; 0 counts every task. */
+  readonly latencyWarmupMs: number;
 }
 
 function resolveConfig(flags: ClientFlags): ClientFileConfig {
@@ -71,6 +74,10 @@ function resolveLimits(flags: ClientFlags): RunLimits {
         : Math.round(parseNumberFlag(flags.durationS, "--duration-s", 0.001, 31_536_000, false) * 1_000),
     concurrency:
       flags.concurrency === undefined ? undefined : parseNumberFlag(flags.concurrency, "--concurrency", 1, 100_000),
+    latencyWarmupMs:
+      flags.warmupS === undefined
+        ? 0
+        : Math.round(parseNumberFlag(flags.warmupS, "--warmup-s", 0, 31_536_000, false) * 1_000),
   };
   return limits;
 }
@@ -123,6 +130,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--rounds <n>", "SHA-256 rounds per task")
       .option("--interval-ms <min,max>", "random pause between sends")
       .option("--timeout-ms <ms>", "give up on a task after this long (requestTimeoutMs)")
+      .option("--warmup-s <s>", "leave tasks sent in the first S seconds out of the latency statistics (JIT warm-up)")
       .option("--quiet", "no progress line and only warnings in the log");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<ClientFlags>();
@@ -141,6 +149,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       transport,
       clock: systemClock,
       scheduleFlush: flushAfterIo,
+      latencyWarmupMs: limits.latencyWarmupMs,
       rng: osSeededRng(),
       newTaskId: randomUUID,
       verify: (input, rounds, result) => evaluateTask(input, rounds) === result,
@@ -156,7 +165,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       progress?.stop();
       await client.stop();
       const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
-      process.stdout.write(`${formatStatsTable(stats, client.stats.failureReasons)}\n`);
+      const warmupS = limits.latencyWarmupMs / 1_000;
+      process.stdout.write(`${formatStatsTable(stats, client.stats.failureReasons, warmupS)}\n`);
       if (flags.statsJson !== undefined) writeFileSync(flags.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
       if (results !== undefined) await new Promise<void>((resolve) => results.end(resolve));
       process.exit(0);

@@ -27,6 +27,8 @@ export interface ClientDeps {
   readonly log: Logger;
   /** Coalesce sends per peer per turn (see SendBatcher); absent = one datagram per packet. */
   readonly scheduleFlush?: FlushScheduler;
+  /** Leave tasks first sent in this many ms after the start out of the latency statistics (--warmup-s). */
+  readonly latencyWarmupMs?: number;
   /** Called with each task's final record (for --results). */
   readonly onRecord?: (record: TaskRecord) => void;
 }
@@ -49,7 +51,7 @@ export function startClient(deps: ClientDeps): ClientHandle {
     { rng: deps.rng, newTaskId: deps.newTaskId, verify: deps.verify },
     deps.clock.nowMs(),
   );
-  const stats = new StatsRecorder();
+  const stats = new StatsRecorder(deps.clock.nowMs() + (deps.latencyWarmupMs ?? Number.NEGATIVE_INFINITY));
   let resolveFinished: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     resolveFinished = resolve;
@@ -63,7 +65,7 @@ export function startClient(deps: ClientDeps): ClientHandle {
         log.debug({ taskId: output.taskId }, "task sent");
         break;
       case "task_ended":
-        stats.onEnded(output.record);
+        stats.onEnded(output.record, deps.clock.nowMs());
         deps.onRecord?.(output.record);
         if (output.record.outcome !== "ok") {
           log.debug(

@@ -18,9 +18,15 @@ export interface ClientStatistics {
   readonly latencyMs: LatencySummaryMs;
 }
 
-/** Accumulates what the client core reports. */
+/**
+ * Accumulates what the client core reports. With a latency warm-up, tasks first sent before
+ * `latencyFromMs` are counted but left out of the latency histogram: a fresh Node process answers
+ * slowly while its JIT compiler warms up, which is the load generator's cost, not the cluster's.
+ */
 export class StatsRecorder {
   readonly #latency = new LatencyRecorder();
+  /** Clock time (ms) from which a task's first send counts towards latency; -Infinity = all. */
+  readonly latencyFromMs: number;
   #sent = 0;
   #succeeded = 0;
   #failed = 0;
@@ -28,6 +34,10 @@ export class StatsRecorder {
   #duplicates = 0;
   /** Failure reasons and their counts. BOUNDED: reasons are short codes from a small set. */
   readonly failureReasons = new Map<string, number>();
+
+  constructor(latencyFromMs = Number.NEGATIVE_INFINITY) {
+    this.latencyFromMs = latencyFromMs;
+  }
 
   onSent(): void {
     this.#sent += 1;
@@ -37,9 +47,12 @@ export class StatsRecorder {
     this.#duplicates += 1;
   }
 
-  onEnded(record: TaskRecord): void {
+  /** Counts an ended task; `nowMs` (when it ended) places its first send before or after the warm-up. */
+  onEnded(record: TaskRecord, nowMs: number): void {
     if (record.outcome === "unanswered") return;
-    if (record.latencyMs !== null) this.#latency.recordMs(record.latencyMs);
+    if (record.latencyMs !== null && nowMs - record.latencyMs >= this.latencyFromMs) {
+      this.#latency.recordMs(record.latencyMs);
+    }
     if (record.outcome === "ok") {
       this.#succeeded += 1;
       return;
@@ -67,7 +80,11 @@ export class StatsRecorder {
 }
 
 /** Renders statistics as an aligned two-column table for a terminal. */
-export function formatStatsTable(stats: ClientStatistics, failureReasons?: ReadonlyMap<string, number>): string {
+export function formatStatsTable(
+  stats: ClientStatistics,
+  failureReasons?: ReadonlyMap<string, number>,
+  latencyWarmupS = 0,
+): string {
   const rows: [string, string][] = [
     ["sent", String(stats.sent)],
     ["received", String(stats.received)],
@@ -81,6 +98,7 @@ export function formatStatsTable(stats: ClientStatistics, failureReasons?: Reado
   ];
   for (const [reason, count] of failureReasons ?? []) rows.push([`  failed: ${reason}`, String(count)]);
   const l = stats.latencyMs;
+  if (latencyWarmupS > 0) rows.push(["latency of", `tasks sent after the first ${latencyWarmupS} s (warm-up)`]);
   rows.push(
     ["latency min", `${l.min.toFixed(1)} ms`],
     ["latency mean", `${l.mean.toFixed(1)} ms`],

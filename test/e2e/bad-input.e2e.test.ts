@@ -156,6 +156,7 @@ describe("bad configuration and flags exit 2 with one readable paragraph", () =>
       expect: [/calc\.json/, /computeMs/],
     },
     { name: "client bad --count", bin: "run-client", args: () => ["--count", "lots"], expect: [/--count/] },
+    { name: "client negative --warmup-s", bin: "run-client", args: () => ["--warmup-s", "-1"], expect: [/--warmup-s/] },
     {
       name: "client bad --dispatcher",
       bin: "run-client",
@@ -194,7 +195,15 @@ describe("bad configuration and flags exit 2 with one readable paragraph", () =>
     async () => {
       const { code, stdout } = await runToEnd("run-client", ["--help"]);
       expect(code).toBe(0);
-      for (const flag of ["--count", "--duration-s", "--stats-json", "--results", "--concurrency", "--quiet"])
+      for (const flag of [
+        "--count",
+        "--duration-s",
+        "--stats-json",
+        "--results",
+        "--concurrency",
+        "--warmup-s",
+        "--quiet",
+      ])
         expect(stdout).toContain(flag);
     },
     E2E_TIMEOUT_MS,

@@ -32,6 +32,7 @@ interface Stats {
   failed: number;
   unanswered: number;
   wrong: number;
+  latencyMs: { min: number; max: number; p99: number };
 }
 
 function readStats(dir: string): Stats {
@@ -121,6 +122,22 @@ describe("end to end on 127.0.0.1", () => {
       const counters = (await stopped)["counters"] as Record<string, number>;
       expect(counters["batch_frames_sent"]).toBeGreaterThan(0);
       expect(counters["datagrams_sent"]).toBeLessThan(counters["packets_sent"] ?? 0);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "--warmup-s leaves the tasks of the warm-up out of the latency statistics and in every count",
+    async () => {
+      const dir = tempDir();
+      const { port } = await startDispatcher(dir);
+      startCalculator(dir, "calc-a", port, ["--compute-ms", "1,5", "--capacity", "4"]);
+      const args = clientArgs(dir, port, ["--count", "6", "--concurrency", "2", "--warmup-s", "3600"]);
+      const client = start(dir, "client", "run-client", args);
+      expect(await client.exited).toBe(0);
+      const stats = readStats(dir);
+      expect(stats).toMatchObject({ sent: 6, received: 6, succeeded: 6 });
+      expect(stats.latencyMs).toMatchObject({ min: 0, max: 0, p99: 0 });
     },
     E2E_TIMEOUT_MS,
   );

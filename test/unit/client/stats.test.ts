@@ -11,6 +11,9 @@ import { describe, expect, it } from "vitest";
 import { formatStatsTable, StatsRecorder } from "../../../src/client/stats.js";
 import type { TaskRecord } from "../../../src/client/types.js";
 
+/** When the recorded tasks end (ms); without a warm-up it only has to be a time. */
+const END_MS = 100_000;
+
 let nextId = 0;
 function record(outcome: TaskRecord["outcome"], latencyMs: number | null, reason: string | null = null): TaskRecord {
   nextId += 1;
@@ -29,12 +32,12 @@ function record(outcome: TaskRecord["outcome"], latencyMs: number | null, reason
 function mixedRun(): StatsRecorder {
   const stats = new StatsRecorder();
   for (let i = 0; i < 6; i += 1) stats.onSent();
-  stats.onEnded(record("ok", 0.5));
-  stats.onEnded(record("ok", 1));
-  stats.onEnded(record("ok", 1.5));
-  stats.onEnded(record("failed", 2, "overloaded"));
-  stats.onEnded(record("failed", 1, "wrong_result"));
-  stats.onEnded(record("unanswered", null));
+  stats.onEnded(record("ok", 0.5), END_MS);
+  stats.onEnded(record("ok", 1), END_MS);
+  stats.onEnded(record("ok", 1.5), END_MS);
+  stats.onEnded(record("failed", 2, "overloaded"), END_MS);
+  stats.onEnded(record("failed", 1, "wrong_result"), END_MS);
+  stats.onEnded(record("unanswered", null), END_MS);
   stats.onDuplicate();
   stats.onDuplicate();
   return stats;
@@ -94,8 +97,8 @@ describe("StatsRecorder.snapshot", () => {
     const stats = new StatsRecorder();
     stats.onSent();
     stats.onSent();
-    stats.onEnded(record("unanswered", null));
-    stats.onEnded(record("unanswered", null));
+    stats.onEnded(record("unanswered", null), END_MS);
+    stats.onEnded(record("unanswered", null), END_MS);
     expect(stats.snapshot(1)).toMatchObject({ sent: 2, received: 0, unanswered: 2, latencyMs: { max: 0 } });
   });
 
@@ -104,7 +107,7 @@ describe("StatsRecorder.snapshot", () => {
     const latenciesMs = Array.from({ length: 1_000 }, (_, i) => (i + 1) * 10); // 10 ms .. 10 s
     for (const latencyMs of latenciesMs) {
       stats.onSent();
-      stats.onEnded(record("ok", latencyMs));
+      stats.onEnded(record("ok", latencyMs), END_MS);
     }
     const { latencyMs } = stats.snapshot(60);
     const near = (actual: number, expected: number): void =>
@@ -116,6 +119,32 @@ describe("StatsRecorder.snapshot", () => {
     near(latencyMs.p90, 9_000);
     near(latencyMs.p99, 9_900);
     near(latencyMs.p999, 9_990);
+  });
+});
+
+describe("latency warm-up (--warmup-s)", () => {
+  it("leaves tasks first sent before latencyFromMs out of latency only; every count still includes them", () => {
+    const stats = new StatsRecorder(1_000);
+    for (let i = 0; i < 4; i += 1) stats.onSent();
+    stats.onEnded(record("ok", 5), 990); // sent at 985: warm-up
+    stats.onEnded(record("ok", 0.25), 1_000.2); // sent at 999.95: warm-up
+    stats.onEnded(record("ok", 0.5), 1_000.5); // sent at 1000: counted (the boundary belongs to the run)
+    stats.onEnded(record("failed", 1.5, "overloaded"), 2_000); // sent at 1998.5: counted
+    expect(stats.snapshot(2)).toMatchObject({
+      sent: 4,
+      received: 4,
+      succeeded: 3,
+      failed: 1,
+      latencyMs: { min: 0.5, max: 1.5, mean: 1 },
+    });
+  });
+
+  it("says in the table which tasks the latency covers, and says nothing without a warm-up", () => {
+    const stats = mixedRun();
+    expect(formatStatsTable(stats.snapshot(2.5), stats.failureReasons, 1.5)).toMatch(
+      /latency of +tasks sent after the first 1\.5 s \(warm-up\)/,
+    );
+    expect(formatStatsTable(stats.snapshot(2.5), stats.failureReasons)).not.toMatch(/warm-up/);
   });
 });
 
