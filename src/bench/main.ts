@@ -3,7 +3,8 @@
  * as real processes on loopback, at closed-loop windows 1 and 64. Prints a table and writes
  * docs/BENCHMARKS.md. Every child process is stopped by PID at the end, on error and on a signal.
  *
- * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2, an unrecorded run per window),
+ * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2, an unrecorded run at the largest
+ * window first), `--window-warmup-s S` (10, an unrecorded run at each window before it is measured),
  * `--latency-warmup-s S` (1, the start of each run left out of latency), `--workers N` (4),
  * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only).
  */
@@ -82,6 +83,7 @@ interface Options {
   repetitions: number;
   durationS: number;
   warmupS: number;
+  windowWarmupS: number;
   latencyWarmupS: number;
   workerCount: number;
   capacity: number;
@@ -96,6 +98,7 @@ function parseArgs(argv: readonly string[]): Options {
     repetitions: 3,
     durationS: 5,
     warmupS: 2,
+    windowWarmupS: 10,
     latencyWarmupS: 1,
     workerCount: 4,
     capacity: 64,
@@ -115,6 +118,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--repetitions") options.repetitions = Math.round(numberAfter(i++, flag));
     else if (flag === "--duration-s") options.durationS = numberAfter(i++, flag);
     else if (flag === "--warmup-s") options.warmupS = numberAfter(i++, flag);
+    else if (flag === "--window-warmup-s") options.windowWarmupS = numberAfter(i++, flag);
     else if (flag === "--latency-warmup-s") options.latencyWarmupS = numberAfter(i++, flag);
     else if (flag === "--workers") options.workerCount = Math.round(numberAfter(i++, flag));
     else if (flag === "--capacity") options.capacity = Math.round(numberAfter(i++, flag));
@@ -152,6 +156,12 @@ function describe(run: RunResult, repetition: number): string {
   );
 }
 
+/** One unrecorded run, reported in a line. */
+async function warmUp(system: BenchSystem, window: number, durationS: number): Promise<void> {
+  const warm = await system.measure(window, durationS, 0);
+  console.log(`  warm-up ${system.name} window ${window}, ${durationS} s: ${Math.round(warm.tasksPerS)} tasks/s`);
+}
+
 async function runBench(options: Options): Promise<void> {
   const settings: BenchSettings = {
     workerCount: options.workerCount,
@@ -159,6 +169,7 @@ async function runBench(options: Options): Promise<void> {
     windows: options.windows,
     repetitions: options.repetitions,
     warmupS: options.warmupS,
+    windowWarmupS: options.windowWarmupS,
     latencyWarmupS: options.latencyWarmupS,
     durationS: options.durationS,
   };
@@ -167,12 +178,13 @@ async function runBench(options: Options): Promise<void> {
     console.log(`starting cluster and anchor: ${options.workerCount} workers each, capacity ${options.capacity}`);
     systems.push(await startCluster(settings));
     systems.push(await startAnchor(settings));
+    // The largest window first exercises every path many times over; then each window gets a run of its
+    // own before it is measured, because the daemons' JIT and heap settle per shape of load.
+    const largestWindow = Math.max(...options.windows);
+    for (const system of systems) await warmUp(system, largestWindow, options.warmupS);
     const runs: RunResult[] = [];
     for (const window of options.windows) {
-      for (const system of systems) {
-        const warm = await system.measure(window, options.warmupS, 0);
-        console.log(`  warm-up ${system.name} window ${window}: ${Math.round(warm.tasksPerS)} tasks/s`);
-      }
+      for (const system of systems) await warmUp(system, window, options.windowWarmupS);
       for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
         // Alternate which system goes first so that drift (thermal, background load) hits both alike.
         const order = repetition % 2 === 1 ? systems : [...systems].reverse();
