@@ -115,6 +115,28 @@ describe("SendBatcher", () => {
     );
   });
 
+  it("stays right past PENDING_PACKETS_MAX remembered peers: each turn's first packet is bare, the rest framed", () => {
+    const h = harness();
+    const peer = (i: number): Endpoint => ({ host: "10.1.0.1", port: 10_000 + i });
+    let rememberedMax = 0;
+    for (let i = 0; i < 2 * PENDING_PACKETS_MAX + 10; i += 1) {
+      h.batcher.send(A, result(i));
+      h.batcher.send(A, result(i)); // held while the new peer below arrives
+      h.batcher.send(peer(i), result(i));
+      rememberedMax = Math.max(rememberedMax, h.batcher.rememberedPeerCount);
+      h.endTurn();
+    }
+    // Every turn: one bare and one held (then sent alone) packet to A, one bare packet to its new peer.
+    expect(h.sent).toHaveLength(3 * (2 * PENDING_PACKETS_MAX + 10));
+    expect(rememberedMax).toBeLessThanOrEqual(2 * PENDING_PACKETS_MAX);
+    expect(h.batcher.rememberedPeerCount).toBeLessThan(PENDING_PACKETS_MAX);
+    h.batcher.send(peer(0), result(1));
+    h.batcher.send(peer(0), result(2));
+    expect(h.batcher.pendingCount).toBe(1);
+    h.endTurn();
+    expect(h.sent.slice(-2).map((s) => s.packets.length)).toEqual([1, 1]);
+  });
+
   it("throws at send() on our own invalid packet and holds nothing for it", () => {
     const h = harness();
     h.batcher.send(A, result(1));
