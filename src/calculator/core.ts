@@ -12,6 +12,7 @@ import type { TaskAssign, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import { type Rng, randomBetween } from "../runtime/rng.js";
+import { SteadyMap } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
 import {
   acceptIncoming,
@@ -56,7 +57,7 @@ export class CalculatorCore {
     this.#s = {
       config,
       rng,
-      running: new Map(),
+      running: new SteadyMap(),
       queued: [],
       reserved: new Map(),
       results: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),

@@ -12,6 +12,7 @@ import { RetransmitTable } from "../reliable/retransmit-table.js";
 import { retryPolicy } from "../reliable/retry-policy.js";
 import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
+import { SteadyMap } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
 import { onCalculatorAck } from "./calculator-acks.js";
@@ -31,7 +32,7 @@ export class DispatcherCore {
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly #finals: BoundedMap<TaskId, FinalPacket>;
   /** BOUNDED: config.tasksMax; tasks owed a delayed receipt, in due order (one delay for all). */
-  readonly #acksDue = new Map<TaskId, number>();
+  readonly #acksDue = new SteadyMap<TaskId, number>();
   readonly #adminRelay: AdminRelay;
   /** No calculator expires before this (ms): lowered on (re)registration, made exact by onTick. */
   #registryWakeMs = Number.POSITIVE_INFINITY;
@@ -46,7 +47,7 @@ export class DispatcherCore {
     this.#state = {
       config,
       registry: this.registry,
-      tasks: new Map(),
+      tasks: new SteadyMap(),
       queue: new TaskQueue(),
       assigns: new RetransmitTable(config.tasksMax),
       assignPolicy: retryPolicy(config.assignRetryMs),

@@ -7,6 +7,7 @@
 import type { CalculatorView } from "../placement/placement.js";
 import type { CalcHeartbeat, NodeId, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
+import { SteadySet } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
 
 /** Registry settings (milliseconds and counts). */
@@ -87,7 +88,7 @@ export class CalculatorRegistry {
         reportedRunning: heartbeat.running,
         lastHeardMs: nowMs,
         isAlive: true,
-        assigned: new Set(),
+        assigned: new SteadySet(),
         failureEstimate: 0,
         lastAssignedMs: Number.NEGATIVE_INFINITY,
         completedCount: 0,

@@ -5,6 +5,7 @@
  * Pure: no I/O, no clock reads.
  */
 import { assert } from "../runtime/assert.js";
+import { SteadyMap } from "../runtime/steady-map.js";
 import { nextDelayMs, type RetryPolicy } from "./retry-policy.js";
 
 interface Pending<V> {
@@ -25,7 +26,7 @@ export interface DueEntry<K, V> {
 /** A bounded table of requests awaiting answers. */
 export class RetransmitTable<K, V> {
   /** BOUNDED: entriesMax; add() refuses beyond it. */
-  readonly #entries = new Map<K, Pending<V>>();
+  readonly #entries = new SteadyMap<K, Pending<V>>();
   readonly #entriesMax: number;
   #resentCount = 0;
   /**

@@ -29,11 +29,12 @@ describe("CalculatorRegistry.onHeartbeat", () => {
       reportedRunning: 1,
       lastHeardMs: 5,
       isAlive: true,
-      assigned: new Set(),
+      assigned: expect.any(Set),
       failureEstimate: 0,
       lastAssignedMs: Number.NEGATIVE_INFINITY,
       completedCount: 0,
     });
+    expect([...(r.get("calc-a")?.assigned ?? ["missing"])]).toEqual([]);
   });
 
   it("orders heartbeats by (boot, seq): equal or older ones are stale and change nothing", () => {
