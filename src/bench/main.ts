@@ -34,50 +34,58 @@ const DOCS_PATH = fileURLToPath(new URL("../../../docs/BENCHMARKS.md", import.me
  */
 const ANALYSIS = `### What limits throughput
 
-Both systems are CPU-bound at window 64: the two cores are busy with 6 processes each, so throughput is
+At window 64 both systems are CPU-bound: the two cores are busy with 6 processes each, so throughput is
 roughly the inverse of the CPU time per task summed over all processes (the total column).
 
 - **Datagrams, not JavaScript, were the larger cost.** Profiling the dispatcher at window 64 before batching
   (\`node --cpu-prof\` via \`BENCH_NODE_ARGS\`), \`dgram\` \`doSend\` (the send system call, which on loopback also
-  delivers to and wakes the receiver) took 44% of its busy time, decode 15% and encode 11%. The anchor sends one
-  datagram per hop, as the cluster did: four per task.
-- **Batch frames.** A daemon now sends the first packet for a peer in an event-loop turn at once and coalesces
+  delivers to and wakes the receiver) took 44% of its busy time, decode 15% and encode 11%.
+- **Batch frames.** A daemon sends the first packet for a peer in an event-loop turn at once and coalesces
   the rest of that turn into one \`batch\` datagram (docs/PROTOCOL.md section 1.1). Under a window of 64 a
-  process handles many datagrams per wake-up (strace: about 27 per \`epoll_pwait\` in the dispatcher), so a
-  task now costs well under one datagram per hop. Window 64 went from 0.50x the anchor's throughput (3 runs,
-  same machine, same day) to the figure in the table; its CPU per task fell from 261 to 146-212 µs in the runs of the same day.
-- **Window 1 gains nothing from batching** (one packet per turn, sent at once as before). Its cost is the
-  code each hop runs, in 6 processes that each go back to sleep between packets: measured CPU per task is
-  2.4-2.8x the anchor's, and the p50 about 2x.
-- **Allocation and garbage collection** (\`node --trace-gc-nvp\` on every process of both systems, window 1,
-  after the usual window-64 warm-up): the dispatcher allocates 28-31 KB of heap per task against the relay's
-  5.4 KB, the client about 14 KB against the anchor load's 5.2 KB, a calculator about 17 KB per task it runs
-  against an anchor worker's 4.7 KB. A sampling heap profile of the dispatcher (collected objects included)
-  puts half of it in the codec and a third in zod alone: every packet in and out is validated, which
-  builds a fresh object plus per-field bookkeeping. The cluster's caches (recent results, answered ids) survive the warm-up's
-  collections, so V8 grows each daemon's young generation to 16 MB, and on this VM a scavenge costs about
-  0.3 ms per MB allocated in both systems: the cluster's processes pause 2-8 ms about 40 times per 5 000
-  tasks (about 30 µs of pause per task), the anchor's, whose young generation stays at 1-2 MB, 0.4-0.5 ms
-  (7 µs per task).
-- **GC is one source of the window-1 tail, not all of it.** Capping every cluster process's young
-  generation at 1 MB (\`--max-semi-space-size=1\`) turned those into about 230 pauses of 0.8 ms on average,
-  none over 3.3 ms, without lowering the p99 (3.6 ms, same hour). Dropping the first second of each client
-  run (JIT warm-up of a fresh process) moved the p99 by under 10%, and skipping the validation of our own
-  outbound packets made no difference that stood out of the noise, so the house rule (validate outbound
-  too) stays. The client's code is a visible share: a 30-line client speaking the same protocol
-  without validation or bookkeeping, against the same dispatcher and calculators, gave 2.1-5.6x the
-  anchor's p99 where \`run-client\` gave 3.1-6.2x in alternating runs. The rest is this 2-vCPU VM: single
-  runs of the same build range from 2.1x to 6.6x the anchor's p99, the anchor's own p99 moves by 2x between
-  runs, and the machine's speed by 2x within an hour.
+  process handles many datagrams per wake-up, so a task costs well under one datagram per hop. Window 64
+  went from 0.50x the anchor's throughput to about 0.9-1.1x.
+
+### Window 1: where the tail came from, and what removed it
+
+At window 1 one task is in flight: its latency is the sum of four hops through 6 processes that each
+sleep between packets, and the p99 is set by whatever delays 1% of tasks. Measured on this VM, in order
+of what each change bought (alternating runs against the build before it, same hour):
+
+- **Objects that outlived young-generation collections.** A sampling heap profile of the dispatcher that
+  keeps only objects no minor GC collected (\`includeObjectsCollectedByMinorGC: false\`, two forced minor
+  GCs before stopping) showed about 2 100 bytes per task promoted, almost none of it live data. Two V8
+  behaviours: \`Map.clear()\` and deleting a Map's last entry both allocate a fresh hash table, and the old
+  table, already promoted because the Map lives long, keeps pointing at the new one, so each new table
+  survives every scavenge until the next full collection. The send batcher cleared its per-turn Map every
+  turn (about 800 bytes per task); the task table, receipts owed, assign table, a calculator's assigned
+  set, the calculator's running map and the client's pending table emptied on every task (about 600).
+  Fixed by keeping the batcher's per-peer queues across turns (stamped with a turn number) and by
+  \`SteadyMap\`/\`SteadySet\` (src/runtime/steady-map.ts), which hold one hidden entry. The dispatcher's
+  scavenges went from promoting about 660 KB and pausing 3-5 ms to about 200 KB and 1.5-2 ms; the p99
+  went from 0.50-0.84 ms to 0.42-0.46 ms, then to 0.41-0.45 ms (anchor 0.29-0.40 ms).
+- **Validation that does not copy.** zod's parse rebuilt every packet with a result record per field. The
+  codec now accepts a packet through ajv checks compiled from each zod schema's JSON Schema, which leave
+  the parsed object as it is; only what they refuse goes to zod, whose verdict and message stand, and a
+  property test holds the two in agreement. Decode 5.6 -> 1.5 µs, encode 4.2 -> 2.5 µs per packet; the
+  dispatcher's heap allocation per task (\`--trace-gc-nvp\`) fell from 28-31 KB to 12-15 KB.
+- **Caches without an object per entry.** \`BoundedMap\` (every recent-results and dedup cache) keeps keys,
+  values and times in a ring of parallel arrays: 129-139 -> 74-76 bytes of heap per entry, keys excluded.
+- **No \`dns.lookup\` per datagram.** The socket's \`lookup\` answers an IP literal at once instead of on
+  the next tick; names still go through \`dns.lookup\`.
+- **Background threads.** \`perf sched\` showed a woken main thread waiting 1-4 ms behind another process's
+  V8 helper thread (a TurboFan compile or a parallel scavenge) on the same vCPU while the other vCPU idled,
+  once every 300-600 wake-ups of each process (more than 1 ms late, before the fixes above). A fresh \`run-client\` compiles for its first 1-2 s (180
+  optimizations in a 4 s run), and from fresh daemons a calculator, which sees a quarter of the tasks,
+  was still optimizing 20 s into a window-1 run. That is start-up, not steady state, hence the warm-ups in
+  the method above. Without them (a 2 s warm-up, no latency warm-up, fresh daemons) the same build gave
+  p99 2.01, 0.68 and 0.60 ms against the anchor's 0.38-0.41 ms in one session: the first run carries the
+  daemons' start-up.
+- What is left: the cluster still spends about 1.9x the anchor's CPU per task at window 1, spread thin over
+  decoding, the cores' bookkeeping, the reliability layer and the kernel, and its p50 is about 1.7x.
 - Cores tick only when something is due (\`nextDeadlineMs()\`, one timer per process, spaced at least
   \`tickMs\` apart, plus a 250 ms safety tick): idle, a dispatcher and 4 calculators use about 2% of a core.
-- Compare systems within one session, where runs alternate; across sessions this machine's speed varies by
-  up to 2x (see the runs column).
-
-Next levers for window 1, in order: validation that does not copy (checked against the same zod schemas,
-which stay the only definition of the wire), fewer objects per event in the cores and the client (output
-arrays, records, a 40 000-entry duplicate cache), a \`lookup\` for dgram that skips \`dns.lookup\` for IP
-literals, and fewer processes woken per task.`;
+- Compare systems within one session, where runs alternate: this VM's speed changes by up to 2x within an
+  hour, and both systems move with it.`;
 
 interface Options {
   repetitions: number;

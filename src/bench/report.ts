@@ -216,7 +216,7 @@ ${analysis}
 
 \`\`\`sh
 npm ci
-npm run bench                 # about 1-2 minutes; rewrites this file
+npm run bench                 # about 2-3 minutes; rewrites this file
 npm run build && node dist/src/bench/main.js --repetitions 5 --duration-s 8 --no-write   # longer, print only
 \`\`\`
 
