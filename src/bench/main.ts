@@ -4,8 +4,8 @@
  * docs/BENCHMARKS.md. Every child process is stopped by PID at the end, on error and on a signal.
  *
  * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2, an unrecorded run at the largest
- * window first), `--window-warmup-s S` (10, an unrecorded run at each window before it is measured),
- * `--latency-warmup-s S` (1, the start of each run left out of latency), `--workers N` (4),
+ * window first), `--window-warmup-s S` (10, an unrecorded run at each window before it is measured; 0: none),
+ * `--latency-warmup-s S` (1, the start of each run left out of latency; 0: none), `--workers N` (4),
  * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -114,9 +114,9 @@ function parseArgs(argv: readonly string[]): Options {
     shouldWrite: true,
     windows: WINDOWS_DEFAULT,
   };
-  const numberAfter = (index: number, flag: string): number => {
+  const numberAfter = (index: number, flag: string, min = Number.MIN_VALUE): number => {
     const value = Number(argv[index + 1]);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} expects a positive number`);
+    if (!Number.isFinite(value) || value < min) throw new Error(`${flag} expects a number of at least ${min}`);
     return value;
   };
   for (let i = 0; i < argv.length; i += 1) {
@@ -126,12 +126,15 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--repetitions") options.repetitions = Math.round(numberAfter(i++, flag));
     else if (flag === "--duration-s") options.durationS = numberAfter(i++, flag);
     else if (flag === "--warmup-s") options.warmupS = numberAfter(i++, flag);
-    else if (flag === "--window-warmup-s") options.windowWarmupS = numberAfter(i++, flag);
-    else if (flag === "--latency-warmup-s") options.latencyWarmupS = numberAfter(i++, flag);
+    else if (flag === "--window-warmup-s") options.windowWarmupS = numberAfter(i++, flag, 0);
+    else if (flag === "--latency-warmup-s") options.latencyWarmupS = numberAfter(i++, flag, 0);
     else if (flag === "--workers") options.workerCount = Math.round(numberAfter(i++, flag));
     else if (flag === "--capacity") options.capacity = Math.round(numberAfter(i++, flag));
     else if (flag === "--windows") options.windows = parseWindows(argv[++i]);
     else throw new Error(`unknown flag ${flag}`);
+  }
+  if (options.latencyWarmupS >= options.durationS) {
+    throw new Error("--latency-warmup-s must be shorter than --duration-s, or no task would count for latency");
   }
   return options;
 }
@@ -192,7 +195,7 @@ async function runBench(options: Options): Promise<void> {
     for (const system of systems) await warmUp(system, largestWindow, options.warmupS);
     const runs: RunResult[] = [];
     for (const window of options.windows) {
-      for (const system of systems) await warmUp(system, window, options.windowWarmupS);
+      if (options.windowWarmupS > 0) for (const system of systems) await warmUp(system, window, options.windowWarmupS);
       for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
         // Alternate which system goes first so that drift (thermal, background load) hits both alike.
         const order = repetition % 2 === 1 ? systems : [...systems].reverse();

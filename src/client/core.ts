@@ -236,7 +236,7 @@ export class ClientCore {
       latencyMs: outcome === "unanswered" ? null : Math.round((nowMs - task.firstSentMs) * 1_000) / 1_000,
       reason,
     };
-    outputs.push({ kind: "task_ended", record, isWrong: reason === "wrong_result" });
+    outputs.push({ kind: "task_ended", record, isWrong: reason === "wrong_result", firstSentMs: task.firstSentMs });
   }
 
   #submit(task: PendingTask): ClientOutput {

@@ -51,7 +51,9 @@ export function startClient(deps: ClientDeps): ClientHandle {
     { rng: deps.rng, newTaskId: deps.newTaskId, verify: deps.verify },
     deps.clock.nowMs(),
   );
-  const stats = new StatsRecorder(deps.clock.nowMs() + (deps.latencyWarmupMs ?? Number.NEGATIVE_INFINITY));
+  // No warm-up (absent or 0) counts every task, also one sent at the very clock reading of the start.
+  const warmupMs = deps.latencyWarmupMs ?? 0;
+  const stats = new StatsRecorder(warmupMs > 0 ? deps.clock.nowMs() + warmupMs : Number.NEGATIVE_INFINITY);
   let resolveFinished: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     resolveFinished = resolve;
@@ -65,7 +67,7 @@ export function startClient(deps: ClientDeps): ClientHandle {
         log.debug({ taskId: output.taskId }, "task sent");
         break;
       case "task_ended":
-        stats.onEnded(output.record, deps.clock.nowMs());
+        stats.onEnded(output.record, output.firstSentMs);
         deps.onRecord?.(output.record);
         if (output.record.outcome !== "ok") {
           log.debug(

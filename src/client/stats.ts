@@ -47,10 +47,10 @@ export class StatsRecorder {
     this.#duplicates += 1;
   }
 
-  /** Counts an ended task; `nowMs` (when it ended) places its first send before or after the warm-up. */
-  onEnded(record: TaskRecord, nowMs: number): void {
+  /** Counts an ended task; `firstSentMs` places it before or after the warm-up. */
+  onEnded(record: TaskRecord, firstSentMs: number): void {
     if (record.outcome === "unanswered") return;
-    if (record.latencyMs !== null && nowMs - record.latencyMs >= this.latencyFromMs) {
+    if (record.latencyMs !== null && firstSentMs >= this.latencyFromMs) {
       this.#latency.recordMs(record.latencyMs);
     }
     if (record.outcome === "ok") {

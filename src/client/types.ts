@@ -50,7 +50,13 @@ export interface ClientCoreConfig {
 export type ClientOutput =
   | { readonly kind: "send"; readonly to: Endpoint; readonly packet: Packet }
   | { readonly kind: "task_sent"; readonly taskId: TaskId }
-  | { readonly kind: "task_ended"; readonly record: TaskRecord; readonly isWrong: boolean }
+  | {
+      readonly kind: "task_ended";
+      readonly record: TaskRecord;
+      readonly isWrong: boolean;
+      /** When (ms) the task was first sent: the statistics leave out the warm-up's tasks by it. */
+      readonly firstSentMs: number;
+    }
   | { readonly kind: "duplicate_answer"; readonly taskId: TaskId }
   /** An answer for a task the client had already given up on (it stays `unanswered`). */
   | { readonly kind: "late_answer"; readonly taskId: TaskId }

@@ -142,11 +142,11 @@ export function encodePacket(packet: Packet): Uint8Array {
 export function encodePacketText(packet: Packet): string {
   const schema = SCHEMA_BY_TYPE.get(packet.type) ?? Packet;
   // As in decoding: zod judges (and throws on) only what the fast check refuses. The key list writes
-  // the fields in the schema's order, so the wire is canonical however a core built the packet.
-  const text = JSON.stringify(
-    conformsTo(schema, packet) ? packet : schema.parse(packet),
-    keyOrderOf(schema) as string[],
-  );
+  // the fields in the schema's order, so the wire is canonical however a core built the packet; zod's
+  // own output is in that order already.
+  const text = conformsTo(schema, packet)
+    ? JSON.stringify(packet, keyOrderOf(schema))
+    : JSON.stringify(schema.parse(packet));
   // Only a text near the limit needs its exact UTF-8 length (a char is at most 3 bytes).
   const isOversized = text.length * 3 > DATAGRAM_BYTES_MAX && Buffer.byteLength(text, "utf8") > DATAGRAM_BYTES_MAX;
   assert(!isOversized, `encoded ${packet.type} exceeds DATAGRAM_BYTES_MAX`);

@@ -11,7 +11,10 @@
  * above zero, so removing the last real entry shrinks nothing.
  *
  * Both behave exactly as Map and Set to their users: the hidden entry is a private symbol, first in
- * insertion order, left out of `size`, iteration and `forEach`, and restored by `clear()`.
+ * insertion order, and left out of `size`, iteration and `forEach`; `clear()` deletes the real entries
+ * one by one, so an iteration in progress never meets the hidden one. Not hidden from what reads the
+ * table directly: `structuredClone` (throws on the symbol), `util.inspect` (shows one more entry)
+ * and, on Node 22 and later, Set's union/intersection/isSubsetOf family. None is used on them here.
  */
 
 /** The hidden key; no caller can name it. */
@@ -29,8 +32,7 @@ export class SteadyMap<K, V> extends Map<K, V> {
   }
 
   override clear(): void {
-    super.clear();
-    super.set(KEEPER as K, undefined as V);
+    for (const key of [...this.keys()]) super.delete(key);
   }
 
   override entries(): MapIterator<[K, V]> {
@@ -72,8 +74,7 @@ export class SteadySet<T> extends Set<T> {
   }
 
   override clear(): void {
-    super.clear();
-    super.add(KEEPER as T);
+    for (const value of [...this.values()]) super.delete(value);
   }
 
   override values(): SetIterator<T> {

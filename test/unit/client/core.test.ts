@@ -73,11 +73,12 @@ const failed = (n: number, reason: string): Packet => ({
 });
 const receipt = (n: number): Packet => ({ v: 1, type: "task.ack", from: "disp-1", taskId: task(n), state: "queued" });
 
-function ended(record: Partial<TaskRecord> & { id: string }, isWrong = false): ClientOutput {
+function ended(record: Partial<TaskRecord> & { id: string }, isWrong = false, firstSentMs?: number): ClientOutput {
   return {
     kind: "task_ended",
     record: { outcome: "ok", input: "", rounds: 2, result: null, latencyMs: null, reason: null, ...record },
     isWrong,
+    firstSentMs: firstSentMs ?? expect.any(Number),
   };
 }
 
@@ -213,11 +214,11 @@ describe("ClientCore: retransmission and timeouts", () => {
 });
 
 describe("ClientCore: answers", () => {
-  it("a verified result ends ok with its latency from the first send", () => {
+  it("a verified result ends ok with its latency from the first send, and says when that was", () => {
     const core = client({ countMax: 1 });
-    core.onTick(0);
-    expect(core.onPacket(12.3456, DISPATCHER, result(1))).toEqual([
-      ended({ id: task(1), outcome: "ok", result: RIGHT, latencyMs: 12.346 }),
+    core.onTick(7);
+    expect(core.onPacket(19.3456, DISPATCHER, result(1))).toEqual([
+      ended({ id: task(1), outcome: "ok", result: RIGHT, latencyMs: 12.346 }, false, 7),
     ]);
   });
 

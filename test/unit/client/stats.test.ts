@@ -11,8 +11,8 @@ import { describe, expect, it } from "vitest";
 import { formatStatsTable, StatsRecorder } from "../../../src/client/stats.js";
 import type { TaskRecord } from "../../../src/client/types.js";
 
-/** When the recorded tasks end (ms); without a warm-up it only has to be a time. */
-const END_MS = 100_000;
+/** When the recorded tasks were first sent (ms); without a warm-up it only has to be a time. */
+const SENT_MS = 100_000;
 
 let nextId = 0;
 function record(outcome: TaskRecord["outcome"], latencyMs: number | null, reason: string | null = null): TaskRecord {
@@ -32,12 +32,12 @@ function record(outcome: TaskRecord["outcome"], latencyMs: number | null, reason
 function mixedRun(): StatsRecorder {
   const stats = new StatsRecorder();
   for (let i = 0; i < 6; i += 1) stats.onSent();
-  stats.onEnded(record("ok", 0.5), END_MS);
-  stats.onEnded(record("ok", 1), END_MS);
-  stats.onEnded(record("ok", 1.5), END_MS);
-  stats.onEnded(record("failed", 2, "overloaded"), END_MS);
-  stats.onEnded(record("failed", 1, "wrong_result"), END_MS);
-  stats.onEnded(record("unanswered", null), END_MS);
+  stats.onEnded(record("ok", 0.5), SENT_MS);
+  stats.onEnded(record("ok", 1), SENT_MS);
+  stats.onEnded(record("ok", 1.5), SENT_MS);
+  stats.onEnded(record("failed", 2, "overloaded"), SENT_MS);
+  stats.onEnded(record("failed", 1, "wrong_result"), SENT_MS);
+  stats.onEnded(record("unanswered", null), SENT_MS);
   stats.onDuplicate();
   stats.onDuplicate();
   return stats;
@@ -97,8 +97,8 @@ describe("StatsRecorder.snapshot", () => {
     const stats = new StatsRecorder();
     stats.onSent();
     stats.onSent();
-    stats.onEnded(record("unanswered", null), END_MS);
-    stats.onEnded(record("unanswered", null), END_MS);
+    stats.onEnded(record("unanswered", null), SENT_MS);
+    stats.onEnded(record("unanswered", null), SENT_MS);
     expect(stats.snapshot(1)).toMatchObject({ sent: 2, received: 0, unanswered: 2, latencyMs: { max: 0 } });
   });
 
@@ -107,7 +107,7 @@ describe("StatsRecorder.snapshot", () => {
     const latenciesMs = Array.from({ length: 1_000 }, (_, i) => (i + 1) * 10); // 10 ms .. 10 s
     for (const latencyMs of latenciesMs) {
       stats.onSent();
-      stats.onEnded(record("ok", latencyMs), END_MS);
+      stats.onEnded(record("ok", latencyMs), SENT_MS);
     }
     const { latencyMs } = stats.snapshot(60);
     const near = (actual: number, expected: number): void =>
@@ -126,10 +126,10 @@ describe("latency warm-up (--warmup-s)", () => {
   it("leaves tasks first sent before latencyFromMs out of latency only; every count still includes them", () => {
     const stats = new StatsRecorder(1_000);
     for (let i = 0; i < 4; i += 1) stats.onSent();
-    stats.onEnded(record("ok", 5), 990); // sent at 985: warm-up
-    stats.onEnded(record("ok", 0.25), 1_000.2); // sent at 999.95: warm-up
-    stats.onEnded(record("ok", 0.5), 1_000.5); // sent at 1000: counted (the boundary belongs to the run)
-    stats.onEnded(record("failed", 1.5, "overloaded"), 2_000); // sent at 1998.5: counted
+    stats.onEnded(record("ok", 5), 985); // first sent at 985: warm-up
+    stats.onEnded(record("ok", 0.25), 999.95); // warm-up
+    stats.onEnded(record("ok", 0.5), 1_000); // counted: the boundary belongs to the run
+    stats.onEnded(record("failed", 1.5, "overloaded"), 1_998.5); // counted
     expect(stats.snapshot(2)).toMatchObject({
       sent: 4,
       received: 4,

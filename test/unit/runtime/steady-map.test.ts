@@ -115,6 +115,31 @@ describe("SteadyMap", () => {
     );
   });
 
+  it("never shows the hidden entry to an iteration that runs across clear()", () => {
+    const map = new SteadyMap<string, number>();
+    map.set("a", 1).set("b", 2);
+    const seen: unknown[] = [];
+    for (const [key] of map) {
+      seen.push(key);
+      if (key === "a") {
+        map.clear();
+        map.set("c", 3);
+      }
+    }
+    expect(seen).toEqual(["a", "c"]);
+    const set = new SteadySet<string>();
+    set.add("a").add("b");
+    const seenInSet: unknown[] = [];
+    for (const value of set) {
+      seenInSet.push(value);
+      if (value === "a") {
+        set.clear();
+        set.add("c");
+      }
+    }
+    expect(seenInSet).toEqual(["a", "c"]);
+  });
+
   it("is a Map, and empties to nothing visible after its last entry is deleted", () => {
     const map = new SteadyMap<string, number>();
     map.set("a", 1);

@@ -135,7 +135,7 @@ describe("SendBatcher", () => {
     expect(h.batcher.pendingCount).toBe(1);
     h.endTurn();
     expect(h.sent.slice(-2).map((s) => s.packets.length)).toEqual([1, 1]);
-  });
+  }, 20_000); // about 8 000 turns with a decode per datagram: over a second on a slow machine
 
   it("throws at send() on our own invalid packet and holds nothing for it", () => {
     const h = harness();
