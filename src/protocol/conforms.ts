@@ -2,8 +2,9 @@
  * A fast, copy-free acceptance check for values the zod schemas define. zod stays the only definition
  * of the wire: each schema's JSON Schema is generated from it (as net-protocol/ is) and compiled with
  * ajv on first use. `conformsTo` only answers yes or no and leaves the value as it is, where zod's
- * parse builds a new object with a result record per field: measured 4-5 µs and about 1 KB of
- * garbage per packet against 0.5 µs and none, on every hop of every task.
+ * parse builds a new object with a result record per field. Measured on a task.assign: 0.5 µs against
+ * zod's 2.4 µs, and no garbage; decodeDatagram as a whole went from 5.6 to 1.5 µs, on every hop of
+ * every task.
  *
  * The codec uses it as a fast path, never as the judge: a value this check refuses goes to zod, whose
  * verdict and message stand. A check stricter than zod therefore costs time, never correctness; one
