@@ -26,7 +26,7 @@ export interface ClientStatistics {
 export class StatsRecorder {
   readonly #latency = new LatencyRecorder();
   /** Clock time (ms) from which a task's first send counts towards latency; -Infinity = all. */
-  readonly latencyFromMs: number;
+  readonly #latencyFromMs: number;
   #sent = 0;
   #succeeded = 0;
   #failed = 0;
@@ -36,7 +36,7 @@ export class StatsRecorder {
   readonly failureReasons = new Map<string, number>();
 
   constructor(latencyFromMs = Number.NEGATIVE_INFINITY) {
-    this.latencyFromMs = latencyFromMs;
+    this.#latencyFromMs = latencyFromMs;
   }
 
   onSent(): void {
@@ -50,7 +50,7 @@ export class StatsRecorder {
   /** Counts an ended task; `firstSentMs` places it before or after the warm-up. */
   onEnded(record: TaskRecord, firstSentMs: number): void {
     if (record.outcome === "unanswered") return;
-    if (record.latencyMs !== null && firstSentMs >= this.latencyFromMs) {
+    if (record.latencyMs !== null && firstSentMs >= this.#latencyFromMs) {
       this.#latency.recordMs(record.latencyMs);
     }
     if (record.outcome === "ok") {
