@@ -8,7 +8,7 @@
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { MovedTask } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
-import type { TaskAssign, TaskId } from "../protocol/packets.js";
+import type { TaskAssign, TaskCancel, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import { type Rng, randomBetween } from "../runtime/rng.js";
@@ -29,10 +29,17 @@ import {
 import { ackOutput, doneOutput } from "./replies.js";
 import type { CalculatorCoreConfig, CalculatorOutput, QueuedTask } from "./types.js";
 
-/** Makes a wrong but well-formed digest: the first hex digit changed. */
-export function corruptDigest(digest: string): string {
-  const first = digest[0] === "0" ? "1" : "0";
-  return `${first}${digest.slice(1)}`;
+/**
+ * Makes a wrong but well-formed digest, wrong "in its own way" for each calculator: the first 8 hex
+ * digits are XORed with a non-zero FNV-1a hash of `nodeId`. Two corrupt calculators therefore never
+ * agree on a wrong result (barring a 32-bit hash collision), as a quorum test needs (SPEC 9).
+ */
+export function corruptDigest(digest: string, nodeId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < nodeId.length; i += 1) hash = Math.imul(hash ^ nodeId.charCodeAt(i), 0x01000193) >>> 0;
+  const mask = hash === 0 ? 1 : hash;
+  const head = (Number.parseInt(digest.slice(0, 8), 16) ^ mask) >>> 0;
+  return `${head.toString(16).padStart(8, "0")}${digest.slice(8)}`;
 }
 
 /** Deterministic calculator state machine. */
@@ -41,6 +48,8 @@ export class CalculatorCore {
   readonly #rng: Rng;
   /** Running, queued, reserved and moved tasks, the results cache and the running wake (local-queue.ts). */
   readonly #s: CalculatorState;
+  /** Copies the dispatcher cancelled, so a delayed assign does not start one again. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
+  readonly #cancelled: BoundedMap<TaskId, true>;
   #seq = 0;
   #nextHeartbeatMs: number;
   #nextFailureCheckMs: number;
@@ -64,8 +73,14 @@ export class CalculatorCore {
       movedTo: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),
       runningWakeMs: Number.POSITIVE_INFINITY,
     };
+    this.#cancelled = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
     this.#nextHeartbeatMs = startMs;
     this.#nextFailureCheckMs = startMs + config.failure.checkIntervalMs;
+  }
+
+  /** True while `taskId` occupies a slot here (false once finished or cancelled). */
+  isRunning(taskId: TaskId): boolean {
+    return this.#s.running.has(taskId);
   }
 
   get runningCount(): number {
@@ -131,9 +146,29 @@ export class CalculatorCore {
 
   onPacket(nowMs: number, from: Endpoint, packet: Packet): CalculatorOutput[] {
     if (this.#outageUntilMs !== undefined) return [{ kind: "packet_dropped", reason: "outage", type: packet.type }];
+    if (packet.type === "task.cancel") return this.#onCancel(nowMs, from, packet);
     if (packet.type !== "task.assign")
       return [{ kind: "packet_dropped", reason: "unexpected_type", type: packet.type }];
     return this.#onAssign(nowMs, from, packet);
+  }
+
+  /**
+   * The dispatcher no longer needs this copy (quorum reached elsewhere, or the client cancelled): drop
+   * it from the queue or abandon it mid-computation, remember it so a late assign does not start it
+   * again, and answer `cancelled` (also when there was nothing to stop: the answer is idempotent).
+   */
+  #onCancel(nowMs: number, from: Endpoint, cancel: TaskCancel): CalculatorOutput[] {
+    const outputs: CalculatorOutput[] = [];
+    const wasRunning = this.#s.running.delete(cancel.taskId);
+    const queuedIndex = this.#s.queued.findIndex((task) => task.taskId === cancel.taskId);
+    if (queuedIndex >= 0) this.#s.queued.splice(queuedIndex, 1);
+    if (wasRunning || queuedIndex >= 0) {
+      this.#cancelled.set(nowMs, cancel.taskId, true);
+      outputs.push({ kind: "task_cancelled", taskId: cancel.taskId, wasRunning });
+    }
+    outputs.push(ackOutput(this.#config.nodeId, from, cancel.taskId, "cancelled"));
+    if (wasRunning) startQueued(this.#s, nowMs, outputs);
+    return outputs;
   }
 
   /** The shell computed the digest of `taskId`; it is sent once the emulated computation time is over. */
@@ -141,7 +176,7 @@ export class CalculatorCore {
     const task = this.#s.running.get(taskId);
     if (task === undefined || task.result !== undefined) return [];
     task.isCorrupt = this.#rng() < this.#config.corruption.probability;
-    task.result = task.isCorrupt ? corruptDigest(digest) : digest;
+    task.result = task.isCorrupt ? corruptDigest(digest, this.#config.nodeId) : digest;
     const outputs: CalculatorOutput[] = [];
     if (task.readyMs <= nowMs && this.#outageUntilMs === undefined) this.#finish(nowMs, taskId, task, outputs);
     else this.#s.runningWakeMs = Math.min(this.#s.runningWakeMs, task.readyMs);
@@ -182,6 +217,7 @@ export class CalculatorCore {
     }
     this.#s.runningWakeMs = runningWakeMs;
     this.#s.results.prune(nowMs);
+    this.#cancelled.prune(nowMs);
     return outputs;
   }
 
@@ -192,6 +228,7 @@ export class CalculatorCore {
   }
 
   #onAssign(nowMs: number, from: Endpoint, assign: TaskAssign): CalculatorOutput[] {
+    if (this.#cancelled.has(nowMs, assign.taskId)) return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];
     const cached = this.#s.results.get(nowMs, assign.taskId);
     if (cached !== undefined)
       return [doneOutput(this.#config.nodeId, from, assign.taskId, cached.attempt, cached.result)];

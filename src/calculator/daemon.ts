@@ -55,9 +55,14 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       case "send":
         break;
       case "compute":
-        evaluateTaskSliced(output.input, output.rounds).then((digest) => {
-          if (!isStopped) host.apply(core.onComputed(deps.clock.nowMs(), output.taskId, digest));
-        });
+        evaluateTaskSliced(output.input, output.rounds, () => isStopped || !core.isRunning(output.taskId)).then(
+          (digest) => {
+            if (!isStopped && digest !== undefined) host.apply(core.onComputed(deps.clock.nowMs(), output.taskId, digest));
+          },
+        );
+        break;
+      case "task_cancelled":
+        log.debug({ taskId: output.taskId, wasRunning: output.wasRunning }, "copy cancelled by the dispatcher");
         break;
       case "task_queued":
         log.debug({ taskId: output.taskId, queuedCount: output.queuedCount }, "task queued");

@@ -22,11 +22,19 @@ export function evaluateTask(input: string, rounds: number): string {
 /** Rounds computed per slice before yielding to the event loop (about 2-5 ms of work). */
 export const ROUNDS_PER_SLICE = 5_000;
 
-/** Computes a task in slices, yielding between them so heartbeats and packets keep flowing. */
-export async function evaluateTaskSliced(input: string, rounds: number): Promise<string> {
+/**
+ * Computes a task in slices, yielding between them so heartbeats and packets keep flowing. When
+ * `isAbandoned` says so between slices (the copy was cancelled), it stops and resolves undefined.
+ */
+export async function evaluateTaskSliced(
+  input: string,
+  rounds: number,
+  isAbandoned: () => boolean = () => false,
+): Promise<string | undefined> {
   let digest = input;
   let remaining = rounds;
   while (remaining > 0) {
+    if (isAbandoned()) return undefined;
     const step = Math.min(remaining, ROUNDS_PER_SLICE);
     digest = sha256Steps(digest, step);
     remaining -= step;

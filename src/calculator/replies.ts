@@ -14,7 +14,7 @@ export function ackOutput(
   from: NodeId,
   to: Endpoint,
   taskId: TaskId,
-  state: "running" | "busy" | "queued" | "moved",
+  state: "running" | "busy" | "queued" | "moved" | "cancelled",
   holder?: string,
 ): CalculatorOutput {
   const packet = { v: PROTOCOL_VERSION, type: "task.ack", from, taskId, state } as const;

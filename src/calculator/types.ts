@@ -55,6 +55,8 @@ export type CalculatorOutput =
   | { readonly kind: "task_started"; readonly taskId: TaskId; readonly computeMs: number }
   | { readonly kind: "task_queued"; readonly taskId: TaskId; readonly queuedCount: number }
   | { readonly kind: "task_finished"; readonly taskId: TaskId; readonly isCorrupt: boolean }
+  /** The dispatcher cancelled a copy held here: dropped from the queue, or abandoned while running. */
+  | { readonly kind: "task_cancelled"; readonly taskId: TaskId; readonly wasRunning: boolean }
   | { readonly kind: "outage_started"; readonly durationMs: number }
   | { readonly kind: "outage_ended" }
   | { readonly kind: "packet_dropped"; readonly reason: CalculatorDropReason; readonly type: string };

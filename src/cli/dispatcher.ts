@@ -3,7 +3,7 @@
  * defaults), binds the UDP socket and runs the dispatcher until SIGINT/SIGTERM.
  */
 import { Command } from "commander";
-import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
+import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { DispatcherFileConfig } from "../config/schema.js";
 import { startDispatcher } from "../dispatcher/daemon.js";
 import type { DispatcherCoreConfig } from "../dispatcher/types.js";
@@ -45,6 +45,8 @@ export function dispatcherCoreConfig(file: DispatcherFileConfig): DispatcherCore
     assignRetryMs: file.assignRetryMs,
     probeIntervalMs: file.probeIntervalMs,
     placement: leastLoaded,
+    replication: file.replication,
+    hedging: file.hedging,
   };
 }
 
@@ -64,12 +66,6 @@ function resolveConfig(flags: DispatcherFlags): DispatcherFileConfig {
       : { queueTimeoutMs: parseNumberFlag(flags.queueTimeoutMs, "--queue-timeout-ms", 1, 86_400_000) }),
   };
   const config = parseConfig(DispatcherFileConfig, merged, flags.config ?? "the command line");
-  if (config.replication.factor > 1) {
-    throw new ConfigError(
-      `Invalid configuration in ${flags.config ?? "the command line"}: key "replication.factor" is ${config.replication.factor}, ` +
-        "but this release runs one copy at a time (factor 1, with resends); quorum replication is not available yet.",
-    );
-  }
   return config;
 }
 

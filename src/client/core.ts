@@ -21,6 +21,8 @@ interface PendingTask {
   readonly rounds: number;
   readonly firstSentMs: number;
   isAcked: boolean;
+  /** Cancel asked: the request resent is `task.cancel`, until the final answer (`cancelled` or earlier) arrives. */
+  isCancelling: boolean;
 }
 
 /** Capabilities the core needs from outside: ids, verification and randomness. */
@@ -185,6 +187,7 @@ export class ClientCore {
       rounds: rounds ?? this.#config.rounds,
       firstSentMs: nowMs,
       isAcked: false,
+      isCancelling: false,
     };
     if (!this.#pending.add(nowMs, task.taskId, task, this.#submitPolicy)) {
       outputs.push({ kind: "send_skipped", reason: "pending_full" });
@@ -192,6 +195,20 @@ export class ClientCore {
     }
     this.#sentCount += 1;
     outputs.push({ kind: "task_sent", taskId: task.taskId }, this.#submit(task));
+  }
+
+  /**
+   * Asks the dispatcher to cancel an outstanding task (SPEC 5.8): `task.cancel` is sent now and resent
+   * like a submit until the final answer arrives, which ends the task as usual (failed `cancelled`, or
+   * its result if it was already final). Idempotent; an unknown or ended task gives no output.
+   */
+  cancel(nowMs: number, taskId: TaskId): ClientOutput[] {
+    const task = this.#pending.get(taskId);
+    if (task === undefined || task.isCancelling) return [];
+    task.isCancelling = true;
+    task.isAcked = false;
+    this.#pending.reschedule(nowMs, taskId, this.#submitPolicy);
+    return [this.#submit(task)];
   }
 
   #onAnswer(nowMs: number, packet: TaskResult | TaskFailed): ClientOutput[] {
@@ -240,6 +257,13 @@ export class ClientCore {
   }
 
   #submit(task: PendingTask): ClientOutput {
+    if (task.isCancelling) {
+      return {
+        kind: "send",
+        to: this.#config.dispatcher,
+        packet: { v: PROTOCOL_VERSION, type: "task.cancel", from: this.#config.clientId, taskId: task.taskId },
+      };
+    }
     return {
       kind: "send",
       to: this.#config.dispatcher,

@@ -38,9 +38,28 @@ export const DispatcherFileConfig = z
     taskTimeoutMs: positiveMs.default(10_000),
     queueTimeoutMs: positiveMs.default(60_000),
     replication: z
-      .strictObject({ factor: z.int().min(1).max(16).default(1), quorum: z.int().min(1).max(16).default(1) })
+      .strictObject({
+        factor: z.int().min(1).max(16).default(1),
+        quorum: z.int().min(1).max(16).default(1),
+        /** Absent: max(6, factor). */
+        maxCopies: z.int().min(1).max(32).optional(),
+        adaptive: z.boolean().default(false),
+        trustRunMin: z.int().min(1).max(1_000).default(10),
+      })
       .prefault({})
-      .refine((r) => r.quorum <= r.factor, { message: "quorum must not exceed factor" }),
+      .refine((r) => r.quorum <= r.factor, { message: "quorum must not exceed factor" })
+      .refine((r) => r.maxCopies === undefined || r.maxCopies >= r.factor, {
+        message: "maxCopies must be at least factor (every task starts factor copies)",
+      })
+      .transform((r) => ({ ...r, maxCopies: r.maxCopies ?? Math.max(6, r.factor) })),
+    hedging: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        quantile: z.number().gt(0).max(1).default(0.95),
+        minDelayMs: z.int().min(0).default(20),
+        budget: z.number().min(0).max(10).default(0.1),
+      })
+      .prefault({}),
     placement: z.enum(["least-loaded"]).default("least-loaded"),
     calculatorsMax: z.int().min(1).max(100_000).default(1_000),
     tasksMax: z.int().min(1).max(1_000_000).default(10_000),

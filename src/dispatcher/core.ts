@@ -1,34 +1,39 @@
 /**
- * The dispatcher as a deterministic state machine: registry, task table, queue, placement, resends
- * and the recent-results cache. No sockets, no timers, no clock reads: the shell passes nowMs and
- * packets in and performs the outputs. Every task gets exactly one final answer: a result, or a
- * failure with a reason (`timeout`, `overloaded`); a duplicate submit is answered from the cache.
+ * The dispatcher as a deterministic state machine: registry, task table (tasks, copies, votes,
+ * deadlines), placement, resends, cancels, hedges and the recent-results cache. No sockets, no timers,
+ * no clock reads: the shell passes nowMs and packets in and performs the outputs. Every task gets
+ * exactly one final answer: a result agreed by `quorum` copies, or a failure with a reason (`timeout`,
+ * `overloaded`, `cancelled`, `no_quorum`); a duplicate submit or cancel is answered from the cache.
+ * See docs/REPLICATION.md for the vote, cancellation, re-placement, adaptive trust and hedging.
  */
 
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
-import type { CalcHeartbeat, NodeId, TaskDone, TaskId, TaskSubmit } from "../protocol/packets.js";
-import { RetransmitTable } from "../reliable/retransmit-table.js";
-import { retryPolicy } from "../reliable/retry-policy.js";
+import type { CalcHeartbeat, NodeId, TaskCancel, TaskId, TaskSubmit } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import { SteadyMap } from "../runtime/steady-map.js";
-import type { Endpoint } from "../transport/transport.js";
+import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
 import { onCalculatorAck } from "./calculator-acks.js";
-import { type DispatchState, drainQueue, expireCalculators, place, release, replace, sendAssign } from "./placement.js";
+import { CancelSender } from "./cancels.js";
+import { scanHedges } from "./hedger.js";
+import { HedgeBudget, LatencySample } from "./hedging.js";
+import { type DispatchContext, drainQueue, expireCalculators, loseCopy, reconcile, sendAssign } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
-import { type TaskEntry, TaskQueue } from "./task-queue.js";
-import type { DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
+import { onResult } from "./results.js";
+import { newTaskEntry, type TaskEntry, TaskTable } from "./task-table.js";
+import { TRUST_RUN_MIN, TrustBook } from "./trust.js";
+import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
 
-type FinalPacket = Extract<Packet, { type: "task.result" | "task.failed" }>;
+/** A final answer to a client. */
+export type FinalPacket = Extract<Packet, { type: "task.result" | "task.failed" }>;
 
 /** Deterministic dispatcher state machine. */
 export class DispatcherCore {
   readonly #config: DispatcherCoreConfig;
   readonly registry: CalculatorRegistry;
-  /** Tasks, queue, assigns and the copy-timeout wake, shared with placement.ts and calculator-acks.ts. */
-  readonly #state: DispatchState;
+  readonly #ctx: DispatchContext;
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly #finals: BoundedMap<TaskId, FinalPacket>;
   /** BOUNDED: config.tasksMax; tasks owed a delayed receipt, in due order (one delay for all). */
@@ -40,29 +45,45 @@ export class DispatcherCore {
   constructor(config: DispatcherCoreConfig) {
     assert(config.taskTimeoutMs > 0 && config.queueTimeoutMs > 0, "timeouts must be positive");
     assert(config.queueMax > 0 && config.tasksMax >= config.queueMax, "need 0 < queueMax <= tasksMax");
+    const replication = {
+      factor: config.replication?.factor ?? 1,
+      quorum: config.replication?.quorum ?? 1,
+      maxCopies: config.replication?.maxCopies ?? config.replication?.factor ?? 1,
+      adaptive: config.replication?.adaptive ?? false,
+      trustRunMin: config.replication?.trustRunMin ?? TRUST_RUN_MIN,
+    };
+    assert(1 <= replication.quorum && replication.quorum <= replication.factor, "need 1 <= quorum <= factor");
+    assert(replication.maxCopies >= replication.factor, "need maxCopies >= factor");
     this.#config = config;
     this.registry = new CalculatorRegistry(config);
     this.#finals = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
     this.#adminRelay = new AdminRelay(config.nodeId);
-    this.#state = {
+    const copiesPerTaskMax = replication.maxCopies + (config.hedging?.enabled === true ? replication.maxCopies : 0);
+    this.#ctx = {
       config,
       registry: this.registry,
-      tasks: new SteadyMap(),
-      queue: new TaskQueue(),
-      assigns: new RetransmitTable(config.tasksMax),
-      assignPolicy: retryPolicy(config.assignRetryMs),
-      probePolicy: retryPolicy([config.probeIntervalMs]),
-      copyTimeoutWakeMs: Number.POSITIVE_INFINITY,
+      table: new TaskTable(config, this.registry, copiesPerTaskMax),
+      replication,
+      hedging: config.hedging,
+      trust: new TrustBook(replication.trustRunMin, config.calculatorsMax),
+      budget: new HedgeBudget(config.hedging?.budget ?? 0),
+      latencies: new LatencySample(),
+      cancels: new CancelSender(config.nodeId, config.tasksMax, config.assignRetryMs),
+      copiesStarted: { primary: 0, replica: 0, hedge: 0, replacement: 0 },
+      fail: (nowMs, task, reason, outputs) => this.#fail(nowMs, task, reason, outputs),
+      hedgeWakeMs: Number.POSITIVE_INFINITY,
     };
   }
 
   /** Tasks by state, for status pages and gauges. */
   counts(): TaskCounts {
-    return {
-      queued: this.#state.queue.size,
-      running: this.#state.tasks.size - this.#state.queue.size,
-      cachedResults: this.#finals.size,
-    };
+    const { table } = this.#ctx;
+    return { queued: table.queue.size, running: table.size - table.queue.size, cachedResults: this.#finals.size };
+  }
+
+  /** Copies started so far by kind (task_copies_started_total{kind}). */
+  copiesStarted(): Readonly<Record<CopyKind, number>> {
+    return { ...this.#ctx.copiesStarted };
   }
 
   /** Final answers evicted from the recent-results cache before their time (cache too small). */
@@ -72,19 +93,31 @@ export class DispatcherCore {
 
   /** Resends of assigns so far. */
   get assignResentCount(): number {
-    return this.#state.assigns.resentCount;
+    return this.#ctx.table.assignResentCount;
+  }
+
+  /** Cancels sent to calculators so far (first sends and resends). */
+  get cancelSentCount(): number {
+    return this.#ctx.cancels.sentCount;
+  }
+
+  /** Adaptive replication's trust: agreeing results in a row of a calculator. */
+  trustRunOf(calculatorId: NodeId): number {
+    return this.#ctx.trust.runOf(calculatorId);
   }
 
   onPacket(nowMs: number, from: Endpoint, packet: Packet): DispatcherOutput[] {
     switch (packet.type) {
       case "task.submit":
         return this.#onSubmit(nowMs, from, packet);
+      case "task.cancel":
+        return this.#onCancel(nowMs, from, packet);
       case "calc.heartbeat":
         return this.#onHeartbeat(nowMs, from, packet);
       case "task.done":
-        return this.#onDone(nowMs, from, packet);
+        return onResult(this.#ctx, this.#finals, nowMs, from, packet, (task, p, o, e) => this.#answer(nowMs, task, p, o, e));
       case "task.ack":
-        return onCalculatorAck(this.#state, nowMs, from, packet);
+        return onCalculatorAck(this.#ctx, nowMs, from, packet);
       case "admin.rebalance":
         return this.#adminRelay.onRequest(nowMs, from, packet, this.registry);
       case "admin.rebalance.result":
@@ -95,64 +128,81 @@ export class DispatcherCore {
   }
 
   /**
-   * The earliest time (ms) onTick has something to do: a task or copy timeout, an assign resend or
-   * probe, a delayed receipt, a calculator going silent. It may be early (then onTick does nothing
-   * and the next call is exact), never late. Undefined when nothing is pending.
+   * The earliest time (ms) onTick has something to do: a task or copy timeout, an assign or cancel
+   * resend, a hedge, a delayed receipt, a calculator going silent. It may be early (then onTick does
+   * nothing and the next call is exact), never late. Undefined when nothing is pending.
    */
   nextDeadlineMs(): number | undefined {
-    let dueMs = Math.min(this.#state.copyTimeoutWakeMs, this.#registryWakeMs);
-    const assignMs = this.#state.assigns.nextDueMs();
-    if (assignMs !== undefined && assignMs < dueMs) dueMs = assignMs;
+    const { table, cancels } = this.#ctx;
+    let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs);
+    dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs);
     // Both maps are in due order: every task gets the same queueTimeoutMs, every receipt ackDelayMs.
-    for (const task of this.#state.tasks.values()) {
-      if (task.deadlineMs < dueMs) dueMs = task.deadlineMs;
+    for (const task of table.values()) {
+      dueMs = Math.min(dueMs, task.deadlineMs);
       break;
     }
     for (const ackDueMs of this.#acksDue.values()) {
-      if (ackDueMs < dueMs) dueMs = ackDueMs;
+      dueMs = Math.min(dueMs, ackDueMs);
       break;
     }
     return dueMs === Number.POSITIVE_INFINITY ? undefined : dueMs;
   }
 
-  /** Declares silent calculators dead, expires tasks, resends assigns, sends due receipts, places queued tasks. */
+  /** Declares silent calculators dead, expires tasks and copies, resends, hedges, sends receipts, drains the queue. */
   onTick(nowMs: number): DispatcherOutput[] {
     const outputs: DispatcherOutput[] = [];
-    expireCalculators(this.#state, nowMs, outputs);
+    const ctx = this.#ctx;
+    expireCalculators(ctx, nowMs, outputs);
     this.#registryWakeMs = this.registry.nextExpiryMs();
     // Iterating the live map is safe: entries are only deleted (the current one) while it runs.
     let copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
-    for (const task of this.#state.tasks.values()) {
+    for (const task of ctx.table.values()) {
       if (task.deadlineMs <= nowMs) this.#fail(nowMs, task, "timeout", outputs);
-      else if (task.copy !== undefined && task.copy.timeoutMs <= nowMs) {
-        replace(this.#state, nowMs, task, "task_timeout", outputs);
-      }
-      if (task.copy !== undefined && task.copy.timeoutMs < copyTimeoutWakeMs) copyTimeoutWakeMs = task.copy.timeoutMs;
+      else if (task.liveCount > 0) copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, this.#expireCopies(nowMs, task, outputs));
     }
-    this.#state.copyTimeoutWakeMs = copyTimeoutWakeMs;
-    for (const { value: task } of this.#state.assigns.due(nowMs)) sendAssign(this.#state, task, outputs);
+    ctx.table.copyTimeoutWakeMs = copyTimeoutWakeMs;
+    for (const { task, copy } of ctx.table.dueAssigns(nowMs)) sendAssign(ctx, task, copy, outputs);
+    ctx.cancels.onTick(nowMs, this.registry, outputs);
     for (const [taskId, dueMs] of this.#acksDue) {
       if (dueMs > nowMs) break;
       this.#acksDue.delete(taskId);
-      const task = this.#state.tasks.get(taskId);
+      const task = ctx.table.get(taskId);
       if (task !== undefined) outputs.push(this.#receipt(task));
     }
-    drainQueue(this.#state, nowMs, outputs);
+    if (ctx.hedgeWakeMs <= nowMs) scanHedges(ctx, nowMs, outputs);
+    drainQueue(ctx, nowMs, outputs);
     this.#finals.prune(nowMs);
     return outputs;
+  }
+
+  /** Replaces the task's timed-out copies; returns when (ms) its next live copy times out. */
+  #expireCopies(nowMs: number, task: TaskEntry, outputs: DispatcherOutput[]): number {
+    const { table } = this.#ctx;
+    let timedOut: NodeId[] | undefined;
+    for (const copy of table.liveCopies(task)) {
+      if (copy.timeoutMs <= nowMs) (timedOut ??= []).push(copy.calculatorId);
+    }
+    for (const calculatorId of timedOut ?? []) {
+      if (table.get(task.taskId) !== task) return Number.POSITIVE_INFINITY; // answered (no_quorum) meanwhile
+      loseCopy(this.#ctx, nowMs, task, calculatorId, "task_timeout", outputs);
+    }
+    let wakeMs = Number.POSITIVE_INFINITY;
+    if (table.get(task.taskId) === task) for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
+    return wakeMs;
   }
 
   #onSubmit(nowMs: number, from: Endpoint, submit: TaskSubmit): DispatcherOutput[] {
     const final = this.#finals.get(nowMs, submit.taskId);
     if (final !== undefined) return [{ kind: "send", to: from, packet: final }];
-    const known = this.#state.tasks.get(submit.taskId);
+    const { table, replication } = this.#ctx;
+    const known = table.get(submit.taskId);
     if (known !== undefined) {
       known.client = from; // the client may have moved (NAT rebinding); answer where it is now
       this.#acksDue.delete(known.taskId);
       return [this.#receipt(known)];
     }
     const outputs: DispatcherOutput[] = [];
-    const task: TaskEntry = {
+    const task = newTaskEntry({
       taskId: submit.taskId,
       client: from,
       input: submit.input,
@@ -160,30 +210,36 @@ export class DispatcherCore {
       priority: submit.priority ?? 0,
       arrivedMs: nowMs,
       deadlineMs: nowMs + this.#config.queueTimeoutMs,
-      attempts: 0,
-      copy: undefined,
-      attemptedBy: new Set(),
-    };
-    const isFull = this.#state.tasks.size >= this.#config.tasksMax;
-    if (isFull || (!this.registry.hasFreeSlot() && this.#state.queue.size >= this.#config.queueMax)) {
-      this.#answer(
-        nowMs,
-        task,
-        {
-          v: PROTOCOL_VERSION,
-          type: "task.failed",
-          from: this.#config.nodeId,
-          taskId: task.taskId,
-          reason: "overloaded",
-        },
-        outputs,
-      );
+      factor: replication.factor,
+      quorum: replication.quorum,
+    });
+    const isFull = table.size >= this.#config.tasksMax;
+    if (isFull || (!this.registry.hasFreeSlot() && table.queue.size >= this.#config.queueMax)) {
+      this.#finals.set(nowMs, task.taskId, this.#failedPacket(task.taskId, "overloaded"));
+      outputs.push({ kind: "send", to: from, packet: this.#failedPacket(task.taskId, "overloaded") });
       outputs.push({ kind: "task_failed", taskId: task.taskId, reason: "overloaded" });
       return outputs;
     }
-    this.#state.tasks.set(task.taskId, task);
+    table.add(task);
     this.#acksDue.set(task.taskId, nowMs + this.#config.ackDelayMs);
-    if (!place(this.#state, nowMs, task, outputs)) this.#state.queue.enqueue(task);
+    reconcile(this.#ctx, nowMs, task, "primary", outputs);
+    return outputs;
+  }
+
+  /** A client's task.cancel: idempotent; the final answer (here `cancelled`, or the earlier one) answers it. */
+  #onCancel(nowMs: number, from: Endpoint, cancel: TaskCancel): DispatcherOutput[] {
+    const final = this.#finals.get(nowMs, cancel.taskId);
+    if (final !== undefined) return [{ kind: "send", to: from, packet: final }];
+    const task = this.#ctx.table.get(cancel.taskId);
+    const packet = this.#failedPacket(cancel.taskId, "cancelled");
+    if (task === undefined) {
+      // Not seen yet (the cancel overtook its submit): remember the answer, so the submit gets it too.
+      this.#finals.set(nowMs, cancel.taskId, packet);
+      return [{ kind: "send", to: from, packet }];
+    }
+    const outputs: DispatcherOutput[] = [];
+    this.#fail(nowMs, task, "cancelled", outputs);
+    if (!sameEndpoint(from, task.client)) outputs.push({ kind: "send", to: from, packet });
     return outputs;
   }
 
@@ -198,83 +254,63 @@ export class DispatcherCore {
         return [{ kind: "packet_dropped", reason: "registry_full", type: heartbeat.type }];
       case "registered":
         outputs.push({ kind: "calculator_registered", calculatorId, endpoint: from });
-        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         break;
       case "recovered":
         outputs.push({ kind: "calculator_recovered", calculatorId });
-        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         break;
       case "restarted":
         outputs.push({ kind: "calculator_restarted", calculatorId });
-        this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
         for (const taskId of outcome.lostTasks) {
-          const task = this.#state.tasks.get(taskId);
-          if (task !== undefined) replace(this.#state, nowMs, task, "calculator_restarted", outputs);
+          const task = this.#ctx.table.get(taskId);
+          if (task !== undefined) loseCopy(this.#ctx, nowMs, task, calculatorId, "calculator_restarted", outputs);
         }
         break;
       case "refreshed":
         break;
     }
-    drainQueue(this.#state, nowMs, outputs);
-    return outputs;
-  }
-
-  #onDone(nowMs: number, from: Endpoint, done: TaskDone): DispatcherOutput[] {
-    const calculator = this.registry.touch(nowMs, done.from, from);
-    if (calculator === undefined) return [{ kind: "packet_dropped", reason: "unknown_calculator", type: done.type }];
-    const task = this.#state.tasks.get(done.taskId);
-    if (task === undefined) {
-      const reason = this.#finals.has(nowMs, done.taskId) ? "late_result" : "unknown_task";
-      return [{ kind: "packet_dropped", reason, type: done.type }];
+    if (outcome.kind !== "refreshed") {
+      this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
     }
-    if (!task.attemptedBy.has(done.from)) return [{ kind: "packet_dropped", reason: "not_assigned", type: done.type }];
-    const outputs: DispatcherOutput[] = [];
-    this.registry.recordOutcome(done.from, false);
-    calculator.reportedRunning = Math.max(0, calculator.reportedRunning - 1);
-    const packet = {
-      v: PROTOCOL_VERSION,
-      type: "task.result",
-      from: this.#config.nodeId,
-      taskId: task.taskId,
-      result: done.result,
-      attempts: task.attempts,
-    } as const;
-    this.#answer(nowMs, task, packet, outputs);
-    outputs.push({
-      kind: "task_completed",
-      taskId: task.taskId,
-      calculatorId: done.from,
-      latencyMs: nowMs - task.arrivedMs,
-      attempts: task.attempts,
-    });
-    drainQueue(this.#state, nowMs, outputs);
+    drainQueue(this.#ctx, nowMs, outputs);
     return outputs;
   }
 
   #fail(nowMs: number, task: TaskEntry, reason: TaskFailureReason, outputs: DispatcherOutput[]): void {
-    const packet = {
-      v: PROTOCOL_VERSION,
-      type: "task.failed",
-      from: this.#config.nodeId,
+    this.#answer(nowMs, task, this.#failedPacket(task.taskId, reason), outputs, {
+      kind: "task_failed",
       taskId: task.taskId,
       reason,
-    } as const;
-    this.#answer(nowMs, task, packet, outputs);
-    outputs.push({ kind: "task_failed", taskId: task.taskId, reason });
+    });
   }
 
-  /** Sends the one final answer, caches it for duplicate submits and forgets the task. */
-  #answer(nowMs: number, task: TaskEntry, packet: FinalPacket, outputs: DispatcherOutput[]): void {
-    release(this.#state, task);
-    this.#state.queue.remove(task.taskId);
-    this.#state.tasks.delete(task.taskId);
+  #failedPacket(taskId: TaskId, reason: TaskFailureReason): FinalPacket {
+    return { v: PROTOCOL_VERSION, type: "task.failed", from: this.#config.nodeId, taskId, reason };
+  }
+
+  /**
+   * Sends the one final answer (then `event`), caches it for duplicate submits, forgets the task and
+   * cancels its copies still out.
+   */
+  #answer(
+    nowMs: number,
+    task: TaskEntry,
+    packet: FinalPacket,
+    outputs: DispatcherOutput[],
+    event?: DispatcherOutput,
+  ): void {
+    const cancelled = this.#ctx.table.remove(task);
     this.#acksDue.delete(task.taskId);
     this.#finals.set(nowMs, task.taskId, packet);
     outputs.push({ kind: "send", to: task.client, packet });
+    if (event !== undefined) outputs.push(event);
+    for (const copy of cancelled) {
+      outputs.push({ kind: "copy_cancelled", taskId: task.taskId, calculatorId: copy.calculatorId });
+      this.#ctx.cancels.cancel(nowMs, this.registry, task.taskId, copy.calculatorId, outputs);
+    }
   }
 
   #receipt(task: TaskEntry): DispatcherOutput {
-    const state = task.copy === undefined ? "queued" : "running";
+    const state = task.liveCount === 0 ? "queued" : "running";
     return {
       kind: "send",
       to: task.client,
@@ -284,13 +320,19 @@ export class DispatcherCore {
 
   /** A task's current state, for the operator CLI and tests. */
   taskState(nowMs: number, taskId: TaskId): "queued" | "running" | "done" | "unknown" {
-    const task = this.#state.tasks.get(taskId);
-    if (task !== undefined) return task.copy === undefined ? "queued" : "running";
+    const task = this.#ctx.table.get(taskId);
+    if (task !== undefined) return task.liveCount === 0 ? "queued" : "running";
     return this.#finals.has(nowMs, taskId) ? "done" : "unknown";
   }
 
-  /** Calculator ids that hold a task's live copy (diagnostics). */
+  /** The calculator holding a task's first live copy (diagnostics). */
   holderOf(taskId: TaskId): NodeId | undefined {
-    return this.#state.tasks.get(taskId)?.copy?.calculatorId;
+    return this.holdersOf(taskId)[0];
+  }
+
+  /** The calculators holding a task's live copies, in start order (diagnostics). */
+  holdersOf(taskId: TaskId): NodeId[] {
+    const task = this.#ctx.table.get(taskId);
+    return task === undefined ? [] : [...this.#ctx.table.liveCopies(task)].map((copy) => copy.calculatorId);
   }
 }

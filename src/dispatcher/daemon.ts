@@ -53,6 +53,21 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         counters.add(`task_failed.${output.reason}`);
         log.warn({ taskId: output.taskId, reason: output.reason }, "task failed");
         break;
+      case "copy_started":
+        counters.add(`copy_started.${output.copyKind}`);
+        log.debug({ taskId: output.taskId, calculatorId: output.calculatorId, kind: output.copyKind }, "copy started");
+        break;
+      case "copy_cancelled":
+        log.debug({ taskId: output.taskId, calculatorId: output.calculatorId }, "copy cancelled");
+        break;
+      case "vote_recorded":
+        break;
+      case "copy_outvoted":
+        log.debug({ taskId: output.taskId, calculatorId: output.calculatorId }, "result outvoted: trust reset");
+        break;
+      case "hedge_skipped":
+        counters.add(`hedge_skipped.${output.reason}`);
+        break;
       case "task_replaced":
         counters.add(`task_replaced.${output.reason}`);
         log.info({ taskId: output.taskId, calculatorId: output.calculatorId, reason: output.reason }, "task re-placed");

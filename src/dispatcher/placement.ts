@@ -1,76 +1,162 @@
 /**
- * The dispatcher's placement half: giving a task's one live copy to a calculator, resending its
- * assign, taking it away again (replace, release, dead calculators) and draining the queue into
- * free slots. Split out of core.ts to keep that file under the house limit of ~300 lines; the
- * functions work over an explicit DispatchState owned by DispatcherCore. Sans-IO like the core:
- * time comes in as nowMs, effects go out as DispatcherOutput values.
+ * The dispatcher's copy placement: how many copies a task needs now (votes.ts decides), which
+ * calculators get them (the placement policy chooses among those allowed), taking copies back when
+ * they are lost (timeout, death, restart, refusal) and draining the queue into free slots. Works over
+ * a DispatchContext of classes that each own their invariants (TaskTable, CalculatorRegistry,
+ * TrustBook, HedgeBudget). Sans-IO: time comes in as nowMs, effects go out as DispatcherOutput values.
  */
 
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
-import type { NodeId, TaskId } from "../protocol/packets.js";
-import type { RetransmitTable } from "../reliable/retransmit-table.js";
-import type { RetryPolicy } from "../reliable/retry-policy.js";
+import type { NodeId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
+import type { CancelSender } from "./cancels.js";
+import type { HedgeBudget, LatencySample } from "./hedging.js";
 import type { CalculatorRegistry } from "./registry.js";
-import type { TaskEntry, TaskQueue } from "./task-queue.js";
-import type { DispatcherCoreConfig, DispatcherOutput, ReplaceReason } from "./types.js";
+import type { TaskCopy, TaskEntry, TaskTable } from "./task-table.js";
+import type { TrustBook } from "./trust.js";
+import type {
+  CopyKind,
+  DispatcherCoreConfig,
+  DispatcherOutput,
+  HedgingConfig,
+  ReplaceReason,
+  TaskFailureReason,
+} from "./types.js";
+import { planCopies } from "./votes.js";
 
-/** The task-plane state DispatcherCore shares with the placement and receipt helpers. */
-export interface DispatchState {
-  readonly config: DispatcherCoreConfig;
-  readonly registry: CalculatorRegistry;
-  /** BOUNDED: config.tasksMax; every entry ends by result or by its queueTimeoutMs deadline. */
-  readonly tasks: Map<TaskId, TaskEntry>;
-  /** BOUNDED: config.queueMax for admission; re-queued tasks are already counted in tasks. */
-  readonly queue: TaskQueue;
-  /** BOUNDED: config.tasksMax; assigns awaiting a done, keyed by task (one live copy per task). */
-  readonly assigns: RetransmitTable<TaskId, TaskEntry>;
-  readonly assignPolicy: RetryPolicy;
-  readonly probePolicy: RetryPolicy;
-  /** No live copy times out before this (ms): lowered as copies get timeouts, made exact by onTick. */
-  copyTimeoutWakeMs: number;
+/** Replication settings with every default filled in. */
+export interface ReplicationSettings {
+  readonly factor: number;
+  readonly quorum: number;
+  readonly maxCopies: number;
+  readonly adaptive: boolean;
+  readonly trustRunMin: number;
 }
 
-/** Assigns `task` to the best free calculator not in `exclude`; false when none is free. */
-export function place(
-  state: DispatchState,
+/** The collaborators the placement functions work over; DispatcherCore owns them. */
+export interface DispatchContext {
+  readonly config: DispatcherCoreConfig;
+  readonly registry: CalculatorRegistry;
+  readonly table: TaskTable;
+  readonly replication: ReplicationSettings;
+  readonly hedging: HedgingConfig | undefined;
+  readonly trust: TrustBook;
+  readonly budget: HedgeBudget;
+  readonly latencies: LatencySample;
+  readonly cancels: CancelSender;
+  /** Copies started so far, by kind (metrics: task_copies_started_total{kind}). */
+  readonly copiesStarted: Record<CopyKind, number>;
+  /** Ends a task with a final failure (the core sends the answer and cancels its copies). */
+  readonly fail: (nowMs: number, task: TaskEntry, reason: TaskFailureReason, outputs: DispatcherOutput[]) => void;
+  /** Lowered when a copy starts, so hedging's scan runs in time (ms). */
+  hedgeWakeMs: number;
+}
+
+/** A task votes (k > 1 or q > 1): every copy on a calculator that never had it, at most maxCopies. */
+export function isReplicated(task: TaskEntry): boolean {
+  return task.factor > 1 || task.quorum > 1;
+}
+
+/**
+ * Starts the copies `task` needs now (the first is its primary), queues it while some cannot be placed,
+ * and fails it with `no_quorum` when agreement is no longer possible. `kind` names copies beyond the
+ * first k (replica after a disagreement, replacement after a loss).
+ */
+export function reconcile(
+  ctx: DispatchContext,
   nowMs: number,
   task: TaskEntry,
+  kind: CopyKind,
   outputs: DispatcherOutput[],
-  exclude?: ReadonlySet<NodeId>,
+): void {
+  if (task.attempts === 0) {
+    if (!placeOne(ctx, nowMs, task, "primary", outputs)) return requeue(ctx, task);
+    applyTrust(ctx, task);
+  }
+  const replicated = isReplicated(task);
+  const plan = planCopies({
+    factor: task.factor,
+    quorum: task.quorum,
+    votedCount: task.votes.votedCount,
+    leadingCount: task.votes.leading?.count ?? 0,
+    liveCount: task.liveCount,
+    startedCount: task.attempts,
+    copiesMax: replicated ? ctx.replication.maxCopies : Number.POSITIVE_INFINITY,
+    eligibleCount: replicated && task.votes.votedCount > 0 ? eligibleCount(ctx, task) : Number.POSITIVE_INFINITY,
+  });
+  if (plan.kind === "final") return; // the vote handler answers it
+  if (plan.kind === "no_quorum") return ctx.fail(nowMs, task, "no_quorum", outputs);
+  const copyKind = task.attempts < task.factor ? "replica" : kind;
+  for (let placed = 0; placed < plan.count; placed += 1) {
+    if (!placeOne(ctx, nowMs, task, copyKind, outputs)) return requeue(ctx, task);
+  }
+  ctx.table.queue.remove(task.taskId);
+}
+
+/** A task whose primary landed on a trusted calculator runs as one copy (adaptive replication). */
+function applyTrust(ctx: DispatchContext, task: TaskEntry): void {
+  if (!ctx.replication.adaptive || task.factor === 1) return;
+  const [primary] = task.copies.keys();
+  if (primary !== undefined && ctx.trust.mayRunSingle(primary)) {
+    task.factor = 1;
+    task.quorum = 1;
+  }
+}
+
+function requeue(ctx: DispatchContext, task: TaskEntry): void {
+  if (ctx.table.queue.has(task.taskId)) return; // keeps its place
+  if (task.attempts > 0) ctx.table.queue.requeueFirst(task);
+  else ctx.table.queue.enqueue(task);
+}
+
+/** Calculators (alive or not, still registered) that never had a copy of `task`. */
+function eligibleCount(ctx: DispatchContext, task: TaskEntry): number {
+  let count = 0;
+  for (const entry of ctx.registry.values()) if (!task.copies.has(entry.id)) count += 1;
+  return count;
+}
+
+/**
+ * Starts one copy on the best free calculator that never had this task; a plain (q = 1) task falls
+ * back to any free calculator without a live copy of it. False when none is free.
+ */
+export function placeOne(
+  ctx: DispatchContext,
+  nowMs: number,
+  task: TaskEntry,
+  kind: CopyKind,
+  outputs: DispatcherOutput[],
 ): boolean {
-  const calculatorId = state.config.placement.pick(state.registry.candidates(nowMs, exclude));
-  const calculator = calculatorId === undefined ? undefined : state.registry.get(calculatorId);
+  const pick = (exclude: ReadonlySet<NodeId>): NodeId | undefined =>
+    ctx.config.placement.pick(ctx.registry.candidates(nowMs, exclude));
+  let calculatorId = pick(ctx.table.excludedFor(task));
+  if (calculatorId === undefined && !isReplicated(task) && kind !== "hedge") {
+    calculatorId = pick(new Set([...ctx.table.liveCopies(task)].map((copy) => copy.calculatorId)));
+  }
+  const calculator = calculatorId === undefined ? undefined : ctx.registry.get(calculatorId);
   if (calculator === undefined) return false;
-  assert(state.registry.freeSlots(calculator) > 0, "placement chose a full calculator");
-  task.attempts += 1;
-  task.copy = {
-    calculatorId: calculator.id,
-    attempt: task.attempts,
-    timeoutMs: nowMs + state.config.taskTimeoutMs,
-    isAcked: false,
-  };
-  state.copyTimeoutWakeMs = Math.min(state.copyTimeoutWakeMs, task.copy.timeoutMs);
-  task.attemptedBy.add(calculator.id);
-  calculator.assigned.add(task.taskId);
-  calculator.lastAssignedMs = nowMs;
-  state.assigns.add(nowMs, task.taskId, task, state.assignPolicy);
-  sendAssign(state, task, outputs);
+  assert(ctx.registry.freeSlots(calculator) > 0, "placement chose a full calculator");
+  const copy = ctx.table.startCopy(nowMs, task, calculator, kind);
+  ctx.copiesStarted[kind] += 1;
+  if (kind === "primary") ctx.budget.onPrimary();
+  if (kind === "replacement" && ctx.hedging?.enabled === true) ctx.budget.onReplacement();
+  if (ctx.hedging?.enabled === true) ctx.hedgeWakeMs = Math.min(ctx.hedgeWakeMs, nowMs + ctx.hedging.minDelayMs);
+  outputs.push({ kind: "copy_started", taskId: task.taskId, calculatorId: calculator.id, copyKind: kind, attempt: copy.attempt });
+  sendAssign(ctx, task, copy, outputs);
   return true;
 }
 
-/** Sends (or resends) the assign for `task`'s live copy to the calculator holding it. */
-export function sendAssign(state: DispatchState, task: TaskEntry, outputs: DispatcherOutput[]): void {
-  const copy = task.copy;
-  const calculator = copy === undefined ? undefined : state.registry.get(copy.calculatorId);
-  if (copy === undefined || calculator === undefined) return;
+/** Sends (or resends) the assign of a live copy to its calculator. */
+export function sendAssign(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy, outputs: DispatcherOutput[]): void {
+  const calculator = ctx.registry.get(copy.calculatorId);
+  if (copy.state !== "live" || calculator === undefined) return;
   outputs.push({
     kind: "send",
     to: calculator.endpoint,
     packet: {
       v: PROTOCOL_VERSION,
       type: "task.assign",
-      from: state.config.nodeId,
+      from: ctx.config.nodeId,
       taskId: task.taskId,
       attempt: copy.attempt,
       input: task.input,
@@ -79,55 +165,54 @@ export function sendAssign(state: DispatchState, task: TaskEntry, outputs: Dispa
   });
 }
 
-/** Takes the live copy away from its calculator (it may still answer) and queues the task first. */
-export function replace(
-  state: DispatchState,
+/**
+ * Takes a live copy back from its calculator (a timed-out or dead one may still answer and vote; a
+ * `busy` one never had it) and starts what the task needs instead.
+ */
+export function loseCopy(
+  ctx: DispatchContext,
   nowMs: number,
   task: TaskEntry,
+  calculatorId: NodeId,
   reason: ReplaceReason,
   outputs: DispatcherOutput[],
 ): void {
-  const copy = task.copy;
+  const copy = ctx.table.endCopy(task, calculatorId, "lost", reason === "busy");
   if (copy === undefined) return;
-  release(state, task);
-  if (reason === "task_timeout") state.registry.recordOutcome(copy.calculatorId, true);
-  outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId: copy.calculatorId, reason });
-  // SPEC 3: a timed-out task goes to *another* free calculator; back to the silent one only if none is.
-  const isPlaced =
-    (reason === "task_timeout" && place(state, nowMs, task, outputs, new Set([copy.calculatorId]))) ||
-    place(state, nowMs, task, outputs);
-  if (!isPlaced) state.queue.requeueFirst(task);
+  if (reason === "task_timeout") ctx.registry.recordOutcome(calculatorId, true);
+  outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
+  if (task.factor < ctx.replication.factor) {
+    // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
+    task.factor = ctx.replication.factor;
+    task.quorum = ctx.replication.quorum;
+  }
+  reconcile(ctx, nowMs, task, "replacement", outputs);
 }
 
-/** Forgets `task`'s live copy: off its calculator's assigned set and out of the resend table. */
-export function release(state: DispatchState, task: TaskEntry): void {
-  if (task.copy !== undefined) state.registry.get(task.copy.calculatorId)?.assigned.delete(task.taskId);
-  task.copy = undefined;
-  state.assigns.settle(task.taskId);
-}
-
-/** Places queued tasks, in queue order, while some calculator has a free slot. */
-export function drainQueue(state: DispatchState, nowMs: number, outputs: DispatcherOutput[]): void {
-  while (state.queue.size > 0 && state.registry.hasFreeSlot()) {
-    const task = state.queue.dequeue();
-    if (task === undefined || !place(state, nowMs, task, outputs)) {
-      if (task !== undefined) state.queue.requeueFirst(task);
-      return;
-    }
+/** Places queued tasks' copies, in queue order, while some calculator has a free slot. */
+export function drainQueue(ctx: DispatchContext, nowMs: number, outputs: DispatcherOutput[]): void {
+  if (ctx.table.queue.size === 0 || !ctx.registry.hasFreeSlot()) return;
+  for (const task of ctx.table.queue.snapshot()) {
+    if (!ctx.registry.hasFreeSlot()) return;
+    if (ctx.table.get(task.taskId) !== task) continue; // answered meanwhile
+    reconcile(ctx, nowMs, task, task.attempts === 0 ? "primary" : "replacement", outputs);
   }
 }
 
-/** Declares silent calculators dead (their tasks go elsewhere) and reports evicted ones. */
-export function expireCalculators(state: DispatchState, nowMs: number, outputs: DispatcherOutput[]): void {
-  const { dead, evicted } = state.registry.expire(nowMs);
+/** Declares silent calculators dead (their copies are replaced) and forgets evicted ones. */
+export function expireCalculators(ctx: DispatchContext, nowMs: number, outputs: DispatcherOutput[]): void {
+  const { dead, evicted } = ctx.registry.expire(nowMs);
   for (const calculator of dead) {
     const taskIds = [...calculator.assigned];
     outputs.push({ kind: "calculator_dead", calculatorId: calculator.id, taskCount: taskIds.length });
-    if (taskIds.length > 0) state.registry.recordOutcome(calculator.id, true);
+    if (taskIds.length > 0) ctx.registry.recordOutcome(calculator.id, true);
     for (const taskId of taskIds) {
-      const task = state.tasks.get(taskId);
-      if (task !== undefined) replace(state, nowMs, task, "calculator_dead", outputs);
+      const task = ctx.table.get(taskId);
+      if (task !== undefined) loseCopy(ctx, nowMs, task, calculator.id, "calculator_dead", outputs);
     }
   }
-  for (const calculatorId of evicted) outputs.push({ kind: "calculator_evicted", calculatorId });
+  for (const calculatorId of evicted) {
+    ctx.trust.forget(calculatorId);
+    outputs.push({ kind: "calculator_evicted", calculatorId });
+  }
 }

@@ -1,63 +1,61 @@
 /**
- * Tasks waiting for a free calculator, highest priority first and oldest first within a priority.
- * A task taken back from a calculator goes to the very front: it has waited longest of all.
+ * Tasks waiting for copies to be placed, highest priority first and oldest first within a priority.
+ * A task that already had a copy (it lost one, or still needs replicas) goes to the very front: it
+ * has waited longest of all. Pure bookkeeping; TaskTable owns it.
  */
-import type { NodeId, TaskId } from "../protocol/packets.js";
-import type { Endpoint } from "../transport/transport.js";
+import type { TaskId } from "../protocol/packets.js";
 
-/** The live copy of a task: where it runs and when it is given up on. */
-export interface TaskCopy {
-  readonly calculatorId: NodeId;
-  readonly attempt: number;
-  /** When this copy is abandoned and the task placed again (taskTimeoutMs after assignment). */
-  readonly timeoutMs: number;
-  isAcked: boolean;
-}
-
-/** One task the dispatcher owns until its final answer. */
-export interface TaskEntry {
+/** What the queue needs of a task. */
+export interface QueuedEntry {
   readonly taskId: TaskId;
-  client: Endpoint;
-  readonly input: string;
-  readonly rounds: number;
   readonly priority: number;
-  readonly arrivedMs: number;
-  /** arrivedMs + queueTimeoutMs: the task is failed with `timeout` at this time. */
-  readonly deadlineMs: number;
-  attempts: number;
-  copy: TaskCopy | undefined;
-  /** Calculators that were given this task; only they may answer it. BOUNDED: by the calculators
-   *  that exist, since a task is never assigned twice at once and each attempt adds one id. */
-  readonly attemptedBy: Set<NodeId>;
 }
 
-/** Priority FIFO of tasks. */
-export class TaskQueue {
+/** Priority FIFO of tasks; a task is in it at most once. */
+export class TaskQueue<T extends QueuedEntry = QueuedEntry> {
   /** BOUNDED: by the dispatcher's tasksMax (every queued task is also in its task table). */
-  readonly #items: TaskEntry[] = [];
+  readonly #items: T[] = [];
+  /** BOUNDED: mirrors #items. */
+  readonly #ids = new Set<TaskId>();
 
   get size(): number {
     return this.#items.length;
   }
 
-  /** Adds behind every task of the same or higher priority. */
-  enqueue(task: TaskEntry): void {
+  has(taskId: TaskId): boolean {
+    return this.#ids.has(taskId);
+  }
+
+  /** Adds behind every task of the same or higher priority (no-op when queued already). */
+  enqueue(task: T): void {
+    if (this.#ids.has(task.taskId)) return;
     let index = this.#items.length;
-    while (index > 0 && (this.#items[index - 1] as TaskEntry).priority < task.priority) index -= 1;
+    while (index > 0 && (this.#items[index - 1] as T).priority < task.priority) index -= 1;
     this.#items.splice(index, 0, task);
+    this.#ids.add(task.taskId);
   }
 
-  /** Puts a task that lost its calculator at the very front. */
-  requeueFirst(task: TaskEntry): void {
+  /** Puts a task that lost its calculator at the very front (moves it there if queued already). */
+  requeueFirst(task: T): void {
+    if (this.#ids.has(task.taskId)) this.remove(task.taskId);
     this.#items.unshift(task);
+    this.#ids.add(task.taskId);
   }
 
-  dequeue(): TaskEntry | undefined {
-    return this.#items.shift();
+  dequeue(): T | undefined {
+    const task = this.#items.shift();
+    if (task !== undefined) this.#ids.delete(task.taskId);
+    return task;
   }
 
   remove(taskId: TaskId): void {
+    if (!this.#ids.delete(taskId)) return;
     const index = this.#items.findIndex((task) => task.taskId === taskId);
     if (index >= 0) this.#items.splice(index, 1);
+  }
+
+  /** The queued tasks in order, as a copy (safe to change the queue while walking it). */
+  snapshot(): T[] {
+    return [...this.#items];
   }
 }

@@ -7,8 +7,14 @@ import type { Packet } from "../protocol/packet.js";
 import type { NodeId, TaskId } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 
-/** Why a task got a final failure answer. */
-export type TaskFailureReason = "timeout" | "overloaded";
+/** Why a task got a final failure answer (SPEC 5 and 9). */
+export type TaskFailureReason = "timeout" | "overloaded" | "cancelled" | "no_quorum";
+
+/**
+ * Why a copy of a task was started (SPEC 8, `task_copies_started_total{kind}`): the first copy, the
+ * other k-1 copies and extra copies after a disagreement, a backup of a slow copy, a lost copy's successor.
+ */
+export type CopyKind = "primary" | "replica" | "hedge" | "replacement";
 
 /** Why a packet was dropped without effect (counted by reason). */
 export type PacketDropReason =
@@ -18,7 +24,11 @@ export type PacketDropReason =
   | "not_assigned"
   | "late_result"
   | "stale_heartbeat"
-  | "registry_full";
+  | "registry_full"
+  /** A result from a calculator whose copy was cancelled. */
+  | "cancelled_copy"
+  /** A second result from a calculator that already voted on this task (one vote per calculator). */
+  | "duplicate_vote";
 
 /** Why a task's copy was taken from a calculator and the task placed again. */
 export type ReplaceReason = "task_timeout" | "calculator_dead" | "calculator_restarted" | "busy";
@@ -34,6 +44,23 @@ export type DispatcherOutput =
       readonly attempts: number;
     }
   | { readonly kind: "task_failed"; readonly taskId: TaskId; readonly reason: TaskFailureReason }
+  | {
+      readonly kind: "copy_started";
+      readonly taskId: TaskId;
+      readonly calculatorId: NodeId;
+      readonly copyKind: CopyKind;
+      readonly attempt: number;
+    }
+  | { readonly kind: "copy_cancelled"; readonly taskId: TaskId; readonly calculatorId: NodeId }
+  | {
+      readonly kind: "vote_recorded";
+      readonly taskId: TaskId;
+      readonly calculatorId: NodeId;
+      /** Votes for this result so far, including this one. */
+      readonly agreeingCount: number;
+    }
+  | { readonly kind: "copy_outvoted"; readonly taskId: TaskId; readonly calculatorId: NodeId }
+  | { readonly kind: "hedge_skipped"; readonly taskId: TaskId; readonly reason: "budget" }
   | {
       readonly kind: "task_replaced";
       readonly taskId: TaskId;
@@ -74,6 +101,32 @@ export interface DispatcherCoreConfig {
   /** After a calculator acked, the assign is resent this often as a probe (recovers a lost done). */
   readonly probeIntervalMs: number;
   readonly placement: PlacementPolicy;
+  /** Replicated execution (SPEC 9); absent = factor 1, quorum 1: plain execution with resends. */
+  readonly replication?: ReplicationConfig;
+  /** Hedged copies (SPEC 9); absent = off. */
+  readonly hedging?: HedgingConfig;
+}
+
+/** `replication` (SPEC 9): k copies, q identical results make a result final, at most maxCopies in all. */
+export interface ReplicationConfig {
+  readonly factor: number;
+  readonly quorum: number;
+  readonly maxCopies: number;
+  /** BOINC-style: a task whose primary lands on a trusted calculator runs as one copy. */
+  readonly adaptive: boolean;
+  /** Agreeing results in a row that make a calculator trusted (BOINC uses 10). */
+  readonly trustRunMin?: number;
+}
+
+/** `hedging` (SPEC 9): a backup for a copy slower than `quantile` of recent latencies, within a budget. */
+export interface HedgingConfig {
+  readonly enabled: boolean;
+  /** In (0, 1): the quantile of recent copy latencies after which a copy gets a backup. */
+  readonly quantile: number;
+  /** A copy is never hedged before it has run this long (ms). */
+  readonly minDelayMs: number;
+  /** Hedges plus re-placements per primary copy, over a sliding window (token bucket). */
+  readonly budget: number;
 }
 
 /** Counts of tasks by state, for /status and metrics. */

@@ -11,6 +11,7 @@ import {
   CalcHeartbeat,
   TaskAck,
   TaskAssign,
+  TaskCancel,
   TaskDone,
   TaskFailed,
   TaskResult,
@@ -30,6 +31,7 @@ export const Packet = z
     ...overlayPackets,
     AdminRebalance,
     AdminRebalanceResult,
+    TaskCancel,
   ])
   .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
 

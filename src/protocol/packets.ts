@@ -69,7 +69,7 @@ export const TaskAck = z
     ...envelope,
     type: z.literal("task.ack"),
     taskId: TaskId,
-    state: z.enum(["queued", "running", "busy", "moved"]),
+    state: z.enum(["queued", "running", "busy", "moved", "cancelled"]),
     holder: NodeId.optional(),
   })
   .register(wire, {
@@ -78,7 +78,8 @@ export const TaskAck = z
       "Receipt for a submit or assign that is not answered at once (a prompt result is its own ack). " +
       "busy: a calculator refuses an assign because it is full. queued: it holds the task in its local " +
       "queue (overlay mode). moved: the overlay moved the task to `holder`, which now answers for it " +
-      "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives).",
+      "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives). " +
+      "cancelled: a calculator's answer to a task.cancel (it dropped or abandoned the copy, or never had it).",
   });
 
 export const TaskAssign = z
@@ -129,6 +130,20 @@ export const TaskFailed = z
     reason: FailureReason,
   })
   .register(wire, { id: "TaskFailed", description: "Dispatcher -> client: the final failure answer, with a reason." });
+
+export const TaskCancel = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("task.cancel"),
+    taskId: TaskId,
+  })
+  .register(wire, {
+    id: "TaskCancel",
+    description:
+      "Client -> dispatcher: end the task with the final failure `cancelled` (idempotent; retransmitted until a " +
+      "final answer arrives, which is the answer to the cancel). Dispatcher -> calculator: drop the queued copy " +
+      "or abandon the running one; answered with task.ack state `cancelled`. See docs/REPLICATION.md.",
+  });
 
 export const CalcHeartbeat = z
   .strictObject({
@@ -188,7 +203,16 @@ export const AdminRebalanceResult = z
   });
 
 /** Every packet type of the task plane (client, dispatcher, calculator). */
-export const taskPlanePackets = [TaskSubmit, TaskAck, TaskAssign, TaskDone, TaskResult, TaskFailed, CalcHeartbeat];
+export const taskPlanePackets = [
+  TaskSubmit,
+  TaskAck,
+  TaskAssign,
+  TaskDone,
+  TaskResult,
+  TaskFailed,
+  CalcHeartbeat,
+  TaskCancel,
+];
 
 export type TaskSubmit = z.infer<typeof TaskSubmit>;
 export type TaskAck = z.infer<typeof TaskAck>;
@@ -197,6 +221,7 @@ export type TaskDone = z.infer<typeof TaskDone>;
 export type TaskResult = z.infer<typeof TaskResult>;
 export type TaskFailed = z.infer<typeof TaskFailed>;
 export type CalcHeartbeat = z.infer<typeof CalcHeartbeat>;
+export type TaskCancel = z.infer<typeof TaskCancel>;
 export type AdminRebalance = z.infer<typeof AdminRebalance>;
 export type NodeLoadChange = z.infer<typeof NodeLoadChange>;
 export type AdminRebalanceResult = z.infer<typeof AdminRebalanceResult>;

@@ -144,10 +144,22 @@ describe("bad configuration and flags exit 2 with one readable paragraph", () =>
       expect: [/type\.json/, /taskTimeoutMs/],
     },
     {
-      name: "replication not available",
+      name: "quorum above factor",
       bin: "run-dispatcher",
-      args: () => ["-c", file("rep.json", '{"replication":{"factor":3,"quorum":2}}')],
-      expect: [/replication\.factor/],
+      args: () => ["-c", file("rep.json", '{"replication":{"factor":2,"quorum":3}}')],
+      expect: [/rep\.json/, /replication/, /quorum must not exceed factor/],
+    },
+    {
+      name: "factor below 1",
+      bin: "run-dispatcher",
+      args: () => ["-c", file("rep0.json", '{"replication":{"factor":0}}')],
+      expect: [/rep0\.json/, /replication\.factor/],
+    },
+    {
+      name: "maxCopies below factor",
+      bin: "run-dispatcher",
+      args: () => ["-c", file("repmax.json", '{"replication":{"factor":3,"quorum":2,"maxCopies":2}}')],
+      expect: [/repmax\.json/, /replication/, /maxCopies must be at least factor/],
     },
     {
       name: "calculator min > max",

@@ -223,10 +223,10 @@ describe("CalculatorCore: outages", () => {
 });
 
 describe("CalculatorCore: corruption", () => {
-  it("probability 1 always sends corruptDigest(digest)", () => {
+  it("probability 1 always sends corruptDigest(digest, its id)", () => {
     const core = started({ computeMs: { min: 0, max: 0 }, corruption: { probability: 1 } });
     core.onPacket(0, DISPATCHER, assign(1));
-    expect(core.onComputed(0, task(1), DIGEST)).toEqual(finished(1, DISPATCHER, true, `0${DIGEST.slice(1)}`));
+    expect(core.onComputed(0, task(1), DIGEST)).toEqual(finished(1, DISPATCHER, true, corruptDigest(DIGEST, "calc-1")));
   });
 
   it("probability 0 always sends the digest unchanged", () => {
@@ -235,12 +235,17 @@ describe("CalculatorCore: corruption", () => {
     expect(core.onComputed(0, task(1), DIGEST)).toEqual(finished(1));
   });
 
-  it("corruptDigest changes the first hex digit only, keeping a well-formed digest", () => {
-    expect(corruptDigest("ab".repeat(32))).toBe(`0${"ab".repeat(32).slice(1)}`);
-    expect(corruptDigest(`0${"f".repeat(63)}`)).toBe(`1${"f".repeat(63)}`);
-    for (const digest of [DIGEST, "0".repeat(64)]) {
-      expect(corruptDigest(digest)).not.toBe(digest);
-      expect(corruptDigest(digest)).toMatch(/^[0-9a-f]{64}$/);
+  it("corruptDigest is wrong, well-formed, and differs per calculator (two corrupt ones never agree)", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `calc-${i}`);
+    for (const digest of [DIGEST, "0".repeat(64), "f".repeat(64)]) {
+      const wrong = ids.map((id) => corruptDigest(digest, id));
+      for (const value of wrong) {
+        expect(value).not.toBe(digest);
+        expect(value).toMatch(/^[0-9a-f]{64}$/);
+        expect(value.slice(8)).toBe(digest.slice(8));
+      }
+      expect(new Set(wrong).size).toBe(ids.length);
+      expect(corruptDigest(digest, "calc-7")).toBe(corruptDigest(digest, "calc-7")); // deterministic
     }
   });
 });

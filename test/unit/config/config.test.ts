@@ -69,9 +69,15 @@ describe("defaults", () => {
       heartbeatTimeoutMs: 3_000,
       taskTimeoutMs: 10_000,
       queueTimeoutMs: 60_000,
-      replication: { factor: 1, quorum: 1 },
+      replication: { factor: 1, quorum: 1, maxCopies: 6, adaptive: false },
+      hedging: { enabled: false, quantile: 0.95, minDelayMs: 20, budget: 0.1 },
       placement: "least-loaded",
     });
+  });
+
+  it("replication.maxCopies defaults to max(6, factor)", () => {
+    expect(DispatcherFileConfig.parse({ replication: { factor: 8, quorum: 5 } }).replication.maxCopies).toBe(8);
+    expect(DispatcherFileConfig.parse({ replication: { factor: 3, quorum: 2 } }).replication.maxCopies).toBe(6);
   });
 
   it("calculator {} gives the SPEC 3 values", () => {
@@ -145,6 +151,18 @@ describe("invalid files are ConfigErrors naming the file and the key", () => {
     expect(configError(() => loadConfigFile(DispatcherFileConfig, path)).message).toBe(
       `Invalid configuration in ${path}: key "replication": quorum must not exceed factor.`,
     );
+  });
+
+  it("maxCopies < factor", () => {
+    const path = tempFile("max-copies.json", JSON.stringify({ replication: { factor: 3, quorum: 2, maxCopies: 2 } }));
+    expect(configError(() => loadConfigFile(DispatcherFileConfig, path)).message).toBe(
+      `Invalid configuration in ${path}: key "replication": maxCopies must be at least factor (every task starts factor copies).`,
+    );
+  });
+
+  it("factor < 1", () => {
+    const path = tempFile("factor.json", JSON.stringify({ replication: { factor: 0 } }));
+    expect(configError(() => loadConfigFile(DispatcherFileConfig, path)).message).toMatch(/key "replication\.factor"/);
   });
 
   it("out of range values name each key", () => {

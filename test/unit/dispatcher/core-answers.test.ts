@@ -17,6 +17,7 @@ import {
   CALC,
   CLIENT,
   CLIENT_MOVED,
+  cancelOf,
   DISPATCHER_ID,
   done,
   Harness,
@@ -91,7 +92,7 @@ describe("DispatcherCore: delayed receipts", () => {
 });
 
 describe("DispatcherCore: results from calculators", () => {
-  it("accepts a late result from the abandoned first copy once and drops the second copy's as late_result", () => {
+  it("accepts a late result from the abandoned first copy once, cancels the second copy and drops its result as late_result", () => {
     const h = new Harness();
     h.beat(0, "a");
     h.beat(0, "b");
@@ -105,7 +106,11 @@ describe("DispatcherCore: results from calculators", () => {
       assignTo("b", 1, 2),
     ]);
 
-    expect(h.done(1_600, "a", 1, 1)).toEqual([resultTo(CLIENT, 1, "a", 2), completed(1, "calc-a", 1_600, 2)]);
+    expect(h.done(1_600, "a", 1, 1)).toEqual([
+      resultTo(CLIENT, 1, "a", 2),
+      completed(1, "calc-a", 1_600, 2),
+      ...cancelOf("b", 1),
+    ]);
     const late = [{ kind: "packet_dropped", reason: "late_result", type: "task.done" }];
     expect(h.done(1_700, "b", 1, 2)).toEqual(late);
     expect(h.done(1_701, "a", 1, 1)).toEqual(late);

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { assignTo, CALC, CLIENT, failedTo, Harness, resultTo, task } from "./fixtures.js";
+import { assignTo, CALC, CLIENT, cancelOf, failedTo, Harness, resultTo, task } from "./fixtures.js";
 
 /** Heartbeats `names` every 300 ms in (fromMs, toMs] so they stay alive (heartbeatTimeoutMs 400). */
 function keepAlive(h: Harness, names: readonly ("a" | "b" | "c")[], fromMs: number, toMs: number, running = 1): void {
@@ -122,7 +122,7 @@ describe("DispatcherCore: queue timeout", () => {
     expect(h.beat(6_000, "a")).toEqual([{ kind: "calculator_registered", calculatorId: "calc-a", endpoint: CALC.a }]);
   });
 
-  it("fails a running task with `timeout`, frees its slot, and drops the late result", () => {
+  it("fails a running task with `timeout`, cancels its copy, frees its slot, and drops the late result", () => {
     const h = new Harness({ queueTimeoutMs: 5_000, taskTimeoutMs: 100_000 });
     h.beat(0, "a");
     h.submit(0, 1);
@@ -131,6 +131,7 @@ describe("DispatcherCore: queue timeout", () => {
     expect(h.core.onTick(5_000)).toEqual([
       failedTo(CLIENT, 1, "timeout"),
       { kind: "task_failed", taskId: task(1), reason: "timeout" },
+      ...cancelOf("a", 1),
     ]);
     expect(h.core.registry.get("calc-a")?.assigned.size).toBe(0);
     expect(h.done(5_001, "a", 1, 1)).toEqual([{ kind: "packet_dropped", reason: "late_result", type: "task.done" }]);
@@ -151,6 +152,7 @@ describe("DispatcherCore: queue timeout", () => {
     expect(h.core.onTick(2_000)).toEqual([
       failedTo(CLIENT, 1, "timeout"),
       { kind: "task_failed", taskId: task(1), reason: "timeout" },
+      ...cancelOf("b", 1), // the live copy; calc-a's timed-out one was taken back already
     ]);
   });
 });

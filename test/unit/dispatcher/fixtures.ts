@@ -76,6 +76,14 @@ export function failedTo(to: Endpoint, n: number, reason: "timeout" | "overloade
   return { kind: "send", to, packet: { v: 1, type: "task.failed", from: DISPATCHER_ID, taskId: task(n), reason } };
 }
 
+/** The outputs that cancel task n's live copy on calculator `name` (after a final answer). */
+export function cancelOf(name: CalcName, n: number): DispatcherOutput[] {
+  return [
+    { kind: "copy_cancelled", taskId: task(n), calculatorId: `calc-${name}` },
+    { kind: "send", to: CALC[name], packet: { v: 1, type: "task.cancel", from: DISPATCHER_ID, taskId: task(n) } },
+  ];
+}
+
 export function receiptTo(to: Endpoint, n: number, state: "queued" | "running"): DispatcherOutput {
   return { kind: "send", to, packet: { v: 1, type: "task.ack", from: DISPATCHER_ID, taskId: task(n), state } };
 }
@@ -100,13 +108,30 @@ export function heartbeatPacket(
   };
 }
 
+/**
+ * Outputs that only report what happened to copies and votes (for metrics). The k = 1 tests here assert
+ * the complete list of everything else; test/unit/dispatcher/replication*.test.ts assert these.
+ */
+const COPY_EVENTS: ReadonlySet<DispatcherOutput["kind"]> = new Set(["copy_started", "vote_recorded"]);
+
+/** A DispatcherCore whose outputs leave out COPY_EVENTS. */
+class PlainCore extends DispatcherCore {
+  override onPacket(...args: Parameters<DispatcherCore["onPacket"]>): DispatcherOutput[] {
+    return super.onPacket(...args).filter((output) => !COPY_EVENTS.has(output.kind));
+  }
+
+  override onTick(nowMs: number): DispatcherOutput[] {
+    return super.onTick(nowMs).filter((output) => !COPY_EVENTS.has(output.kind));
+  }
+}
+
 /** A core plus calculators that remember their boot, seq and capacity between heartbeats. */
 export class Harness {
   readonly core: DispatcherCore;
   readonly #calcs = new Map<CalcName, { boot: number; seq: number; capacity: number }>();
 
   constructor(overrides: Partial<DispatcherCoreConfig> = {}) {
-    this.core = new DispatcherCore(testConfig(overrides));
+    this.core = new PlainCore(testConfig(overrides));
   }
 
   /** The next heartbeat of `name` (seq + 1); `boot` or `capacity` change it from now on. */

@@ -183,7 +183,7 @@ describe("dispatcher follows moved tasks", () => {
       attempt: 1,
       result: "b".repeat(64),
     });
-    expect(done.map((o) => o.kind)).toEqual(["send", "task_completed"]);
+    expect(done.map((o) => o.kind).filter((kind) => kind !== "vote_recorded")).toEqual(["send", "task_completed"]);
   });
 
   it("a `moved` receipt from the old holder points the dispatcher at the new holder", () => {

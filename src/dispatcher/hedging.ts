@@ -1,0 +1,82 @@
+/**
+ * Hedging's two pure parts (SPEC 9): a bounded sliding sample of recent copy latencies, whose quantile
+ * says when a copy is slow enough to get a backup, and a token bucket shared by hedges and
+ * re-placements, refilled by primary copies (as gRPC's retry throttling is refilled by successes), so a
+ * dying cluster is not flooded with extra copies. No time reads, no I/O.
+ */
+import { assert } from "../runtime/assert.js";
+
+/** Copy latencies kept for the quantile: enough for a p99 to mean something, small to sort. */
+export const LATENCY_SAMPLE_MAX = 512;
+/** No hedging before this many latencies were seen: a quantile of a handful says nothing. */
+export const LATENCY_SAMPLE_MIN = 20;
+/** The bucket holds at most budget × this many primaries' worth of tokens: the "sliding window". */
+export const BUDGET_WINDOW_PRIMARIES = 100;
+
+/** The last LATENCY_SAMPLE_MAX copy latencies (ms), in a ring. */
+export class LatencySample {
+  /** BOUNDED: LATENCY_SAMPLE_MAX values, overwritten oldest first. */
+  readonly #values = new Float64Array(LATENCY_SAMPLE_MAX);
+  #count = 0;
+  #next = 0;
+  #sorted: Float64Array | undefined;
+
+  record(latencyMs: number): void {
+    assert(Number.isFinite(latencyMs) && latencyMs >= 0, "latency must be a finite non-negative number");
+    this.#values[this.#next] = latencyMs;
+    this.#next = (this.#next + 1) % LATENCY_SAMPLE_MAX;
+    this.#count = Math.min(this.#count + 1, LATENCY_SAMPLE_MAX);
+    this.#sorted = undefined;
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /** The `quantile` (0..1) of the sample (nearest rank), or undefined below LATENCY_SAMPLE_MIN values. */
+  quantileMs(quantile: number): number | undefined {
+    assert(quantile > 0 && quantile <= 1, "quantile must be in (0, 1]");
+    if (this.#count < LATENCY_SAMPLE_MIN) return undefined;
+    this.#sorted ??= this.#values.slice(0, this.#count).sort();
+    const rank = Math.min(this.#count, Math.max(1, Math.ceil(quantile * this.#count)));
+    return this.#sorted[rank - 1];
+  }
+}
+
+/**
+ * Tokens for extra copies: each primary adds `budget`, a hedge needs a whole token and spends it, a
+ * re-placement always proceeds (a lost copy must be replaced, SPEC 5.2) but spends one too, down to
+ * minus the cap, so hedges stop while a cluster is losing copies. Over any long run, hedges are at
+ * most budget × primaries plus the cap.
+ */
+export class HedgeBudget {
+  readonly #ratio: number;
+  readonly #tokensMax: number;
+  #tokens: number;
+
+  constructor(budget: number) {
+    assert(budget >= 0 && Number.isFinite(budget), "budget must be a finite non-negative number");
+    this.#ratio = budget;
+    this.#tokensMax = Math.max(1, budget * BUDGET_WINDOW_PRIMARIES);
+    this.#tokens = this.#tokensMax;
+  }
+
+  get tokens(): number {
+    return this.#tokens;
+  }
+
+  onPrimary(): void {
+    this.#tokens = Math.min(this.#tokensMax, this.#tokens + this.#ratio);
+  }
+
+  /** Spends a token for a hedge if a whole one is there. */
+  tryHedge(): boolean {
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  onReplacement(): void {
+    this.#tokens = Math.max(-this.#tokensMax, this.#tokens - 1);
+  }
+}
