@@ -228,7 +228,8 @@ export class CalculatorCore {
   }
 
   #onAssign(nowMs: number, from: Endpoint, assign: TaskAssign): CalculatorOutput[] {
-    if (this.#cancelled.has(nowMs, assign.taskId)) return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];
+    if (this.#cancelled.has(nowMs, assign.taskId))
+      return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];
     const cached = this.#s.results.get(nowMs, assign.taskId);
     if (cached !== undefined)
       return [doneOutput(this.#config.nodeId, from, assign.taskId, cached.attempt, cached.result)];

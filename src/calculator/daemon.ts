@@ -57,7 +57,8 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       case "compute":
         evaluateTaskSliced(output.input, output.rounds, () => isStopped || !core.isRunning(output.taskId)).then(
           (digest) => {
-            if (!isStopped && digest !== undefined) host.apply(core.onComputed(deps.clock.nowMs(), output.taskId, digest));
+            if (!isStopped && digest !== undefined)
+              host.apply(core.onComputed(deps.clock.nowMs(), output.taskId, digest));
           },
         );
         break;

@@ -18,7 +18,8 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
   if (ack.state === "cancelled") {
     if (ctx.cancels.onCancelled(ack.taskId, ack.from)) return [];
     const task = ctx.table.get(ack.taskId);
-    if (task?.copies.get(ack.from)?.state !== "live") return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
+    if (task?.copies.get(ack.from)?.state !== "live")
+      return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
     // It says it will not run a copy we count on (it cancelled that task before): replace the copy.
     const outputs: DispatcherOutput[] = [];
     loseCopy(ctx, nowMs, task, ack.from, "busy", outputs);
@@ -48,7 +49,8 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
       drainQueue(ctx, nowMs, outputs);
       break;
     case "moved":
-      if (ack.holder !== undefined && ack.holder !== ack.from) moveCopy(ctx, nowMs, task, ack.from, ack.holder, outputs);
+      if (ack.holder !== undefined && ack.holder !== ack.from)
+        moveCopy(ctx, nowMs, task, ack.from, ack.holder, outputs);
       break;
     case "queued":
       // Waiting in its holder's queue is an answer: the task timeout counts from when it runs.

@@ -115,7 +115,9 @@ export class DispatcherCore {
       case "calc.heartbeat":
         return this.#onHeartbeat(nowMs, from, packet);
       case "task.done":
-        return onResult(this.#ctx, this.#finals, nowMs, from, packet, (task, p, o, e) => this.#answer(nowMs, task, p, o, e));
+        return onResult(this.#ctx, this.#finals, nowMs, from, packet, (task, p, o, e) =>
+          this.#answer(nowMs, task, p, o, e),
+        );
       case "task.ack":
         return onCalculatorAck(this.#ctx, nowMs, from, packet);
       case "admin.rebalance":
@@ -158,7 +160,8 @@ export class DispatcherCore {
     let copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
     for (const task of ctx.table.values()) {
       if (task.deadlineMs <= nowMs) this.#fail(nowMs, task, "timeout", outputs);
-      else if (task.liveCount > 0) copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, this.#expireCopies(nowMs, task, outputs));
+      else if (task.liveCount > 0)
+        copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, this.#expireCopies(nowMs, task, outputs));
     }
     ctx.table.copyTimeoutWakeMs = copyTimeoutWakeMs;
     for (const { task, copy } of ctx.table.dueAssigns(nowMs)) sendAssign(ctx, task, copy, outputs);
@@ -178,16 +181,15 @@ export class DispatcherCore {
   /** Replaces the task's timed-out copies; returns when (ms) its next live copy times out. */
   #expireCopies(nowMs: number, task: TaskEntry, outputs: DispatcherOutput[]): number {
     const { table } = this.#ctx;
-    let timedOut: NodeId[] | undefined;
-    for (const copy of table.liveCopies(task)) {
-      if (copy.timeoutMs <= nowMs) (timedOut ??= []).push(copy.calculatorId);
-    }
-    for (const calculatorId of timedOut ?? []) {
+    const timedOut: NodeId[] = [];
+    for (const copy of table.liveCopies(task)) if (copy.timeoutMs <= nowMs) timedOut.push(copy.calculatorId);
+    for (const calculatorId of timedOut) {
       if (table.get(task.taskId) !== task) return Number.POSITIVE_INFINITY; // answered (no_quorum) meanwhile
       loseCopy(this.#ctx, nowMs, task, calculatorId, "task_timeout", outputs);
     }
     let wakeMs = Number.POSITIVE_INFINITY;
-    if (table.get(task.taskId) === task) for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
+    if (table.get(task.taskId) === task)
+      for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
     return wakeMs;
   }
 

@@ -41,7 +41,13 @@ function neededCount(task: TaskEntry): number {
   return Math.max(task.factor - task.votes.votedCount, task.quorum - (task.votes.leading?.count ?? 0));
 }
 
-function tryHedge(ctx: DispatchContext, nowMs: number, task: TaskEntry, copy: TaskCopy, outputs: DispatcherOutput[]): boolean {
+function tryHedge(
+  ctx: DispatchContext,
+  nowMs: number,
+  task: TaskEntry,
+  copy: TaskCopy,
+  outputs: DispatcherOutput[],
+): boolean {
   if (ctx.registry.candidates(nowMs, ctx.table.excludedFor(task)).length === 0) return false;
   if (!ctx.budget.tryHedge()) {
     if (!copy.isHedgeDenied) outputs.push({ kind: "hedge_skipped", taskId: task.taskId, reason: "budget" });

@@ -57,7 +57,7 @@ export class HedgeBudget {
   constructor(budget: number) {
     assert(budget >= 0 && Number.isFinite(budget), "budget must be a finite non-negative number");
     this.#ratio = budget;
-    this.#tokensMax = Math.max(1, budget * BUDGET_WINDOW_PRIMARIES);
+    this.#tokensMax = budget === 0 ? 0 : Math.max(1, budget * BUDGET_WINDOW_PRIMARIES);
     this.#tokens = this.#tokensMax;
   }
 

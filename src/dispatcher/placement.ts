@@ -70,7 +70,10 @@ export function reconcile(
   outputs: DispatcherOutput[],
 ): void {
   if (task.attempts === 0) {
-    if (!placeOne(ctx, nowMs, task, "primary", outputs)) return requeue(ctx, task);
+    if (!placeOne(ctx, nowMs, task, "primary", outputs)) {
+      requeue(ctx, task);
+      return;
+    }
     applyTrust(ctx, task);
   }
   const replicated = isReplicated(task);
@@ -80,15 +83,22 @@ export function reconcile(
     votedCount: task.votes.votedCount,
     leadingCount: task.votes.leading?.count ?? 0,
     liveCount: task.liveCount,
+    outstandingCount: outstandingCount(ctx, task),
     startedCount: task.attempts,
     copiesMax: replicated ? ctx.replication.maxCopies : Number.POSITIVE_INFINITY,
     eligibleCount: replicated && task.votes.votedCount > 0 ? eligibleCount(ctx, task) : Number.POSITIVE_INFINITY,
   });
   if (plan.kind === "final") return; // the vote handler answers it
-  if (plan.kind === "no_quorum") return ctx.fail(nowMs, task, "no_quorum", outputs);
+  if (plan.kind === "no_quorum") {
+    ctx.fail(nowMs, task, "no_quorum", outputs);
+    return;
+  }
   const copyKind = task.attempts < task.factor ? "replica" : kind;
   for (let placed = 0; placed < plan.count; placed += 1) {
-    if (!placeOne(ctx, nowMs, task, copyKind, outputs)) return requeue(ctx, task);
+    if (!placeOne(ctx, nowMs, task, copyKind, outputs)) {
+      requeue(ctx, task);
+      return;
+    }
   }
   ctx.table.queue.remove(task.taskId);
 }
@@ -107,6 +117,17 @@ function requeue(ctx: DispatchContext, task: TaskEntry): void {
   if (ctx.table.queue.has(task.taskId)) return; // keeps its place
   if (task.attempts > 0) ctx.table.queue.requeueFirst(task);
   else ctx.table.queue.enqueue(task);
+}
+
+/** Copies that may still vote: live ones, and lost ones on a calculator still alive that has not voted. */
+function outstandingCount(ctx: DispatchContext, task: TaskEntry): number {
+  if (task.copies.size === task.liveCount) return task.liveCount;
+  let count = 0;
+  for (const copy of task.copies.values()) {
+    if (copy.state === "live") count += 1;
+    else if (copy.state === "lost" && ctx.registry.get(copy.calculatorId)?.isAlive === true) count += 1;
+  }
+  return count;
 }
 
 /** Calculators (alive or not, still registered) that never had a copy of `task`. */
@@ -141,7 +162,13 @@ export function placeOne(
   if (kind === "primary") ctx.budget.onPrimary();
   if (kind === "replacement" && ctx.hedging?.enabled === true) ctx.budget.onReplacement();
   if (ctx.hedging?.enabled === true) ctx.hedgeWakeMs = Math.min(ctx.hedgeWakeMs, nowMs + ctx.hedging.minDelayMs);
-  outputs.push({ kind: "copy_started", taskId: task.taskId, calculatorId: calculator.id, copyKind: kind, attempt: copy.attempt });
+  outputs.push({
+    kind: "copy_started",
+    taskId: task.taskId,
+    calculatorId: calculator.id,
+    copyKind: kind,
+    attempt: copy.attempt,
+  });
   sendAssign(ctx, task, copy, outputs);
   return true;
 }

@@ -15,7 +15,12 @@ import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
 /** Sends a final answer for `task` (then `event`) and forgets the task: DispatcherCore's #answer. */
-export type Answer = (task: TaskEntry, packet: FinalPacket, outputs: DispatcherOutput[], event?: DispatcherOutput) => void;
+export type Answer = (
+  task: TaskEntry,
+  packet: FinalPacket,
+  outputs: DispatcherOutput[],
+  event?: DispatcherOutput,
+) => void;
 
 /** Handles a calculator's `task.done`. */
 export function onResult(
@@ -40,7 +45,6 @@ export function onResult(
   }
   const copy = task.copies.get(done.from);
   if (copy === undefined) return [drop("not_assigned")];
-  if (copy.state === "cancelled") return [drop("cancelled_copy")];
   if (task.votes.hasVoted(done.from)) return [drop("duplicate_vote")];
   const outputs: DispatcherOutput[] = [];
   ctx.registry.recordOutcome(done.from, false);
@@ -53,7 +57,12 @@ export function onResult(
   }
   const vote = task.votes.record(done.from, done.result);
   const agreeingCount = vote.kind === "counted" ? vote.agreeingCount : 0;
-  const voted: DispatcherOutput = { kind: "vote_recorded", taskId: task.taskId, calculatorId: done.from, agreeingCount };
+  const voted: DispatcherOutput = {
+    kind: "vote_recorded",
+    taskId: task.taskId,
+    calculatorId: done.from,
+    agreeingCount,
+  };
   if (agreeingCount >= task.quorum) {
     const packet = {
       v: PROTOCOL_VERSION,
@@ -95,6 +104,8 @@ function outvote(ctx: DispatchContext, taskId: TaskId, calculatorId: string, out
   outputs.push({ kind: "copy_outvoted", taskId, calculatorId });
 }
 
-function drop(reason: "unknown_calculator" | "unknown_task" | "late_result" | "not_assigned" | "cancelled_copy" | "duplicate_vote"): DispatcherOutput {
+function drop(
+  reason: "unknown_calculator" | "unknown_task" | "late_result" | "not_assigned" | "duplicate_vote",
+): DispatcherOutput {
   return { kind: "packet_dropped", reason, type: "task.done" };
 }

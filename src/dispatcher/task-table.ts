@@ -151,7 +151,12 @@ export class TaskTable {
    * Ends a live copy as `state` (lost: taken back but may still answer; voted; cancelled) and frees its
    * slot; `forget` also removes it, as if never given (a `busy` refusal). Undefined when not live.
    */
-  endCopy(task: TaskEntry, calculatorId: NodeId, state: Exclude<CopyState, "live">, forget = false): TaskCopy | undefined {
+  endCopy(
+    task: TaskEntry,
+    calculatorId: NodeId,
+    state: Exclude<CopyState, "live">,
+    forget = false,
+  ): TaskCopy | undefined {
     const copy = task.copies.get(calculatorId);
     if (copy === undefined || copy.state !== "live") return undefined;
     copy.state = state;
@@ -230,8 +235,6 @@ function assignKey(taskId: TaskId, calculatorId: NodeId): string {
 }
 
 /** A new task entry with no copies. */
-export function newTaskEntry(
-  fields: Omit<TaskEntry, "attempts" | "copies" | "votes" | "liveCount">,
-): TaskEntry {
+export function newTaskEntry(fields: Omit<TaskEntry, "attempts" | "copies" | "votes" | "liveCount">): TaskEntry {
   return { ...fields, attempts: 0, copies: new Map(), votes: new VoteBox(), liveCount: 0 };
 }

@@ -25,8 +25,6 @@ export type PacketDropReason =
   | "late_result"
   | "stale_heartbeat"
   | "registry_full"
-  /** A result from a calculator whose copy was cancelled. */
-  | "cancelled_copy"
   /** A second result from a calculator that already voted on this task (one vote per calculator). */
   | "duplicate_vote";
 

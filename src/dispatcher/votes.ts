@@ -61,6 +61,8 @@ export interface CopyPlanInput {
   readonly leadingCount: number;
   /** Copies placed on a calculator and not yet voted, lost or cancelled. */
   readonly liveCount: number;
+  /** Copies that may still vote: the live ones plus lost ones whose calculator is alive (a timed-out copy may still finish). */
+  readonly outstandingCount: number;
   /** Copies started so far (every kind). */
   readonly startedCount: number;
   /** Copies allowed in all (Infinity for plain k = 1 execution, which resends until its deadline). */
@@ -78,17 +80,19 @@ export type CopyPlan =
 
 /**
  * Copies wanted out: enough to replace lost copies (k minus the votes in), and enough that the leading
- * result could still reach quorum (q minus its votes). Quorum is unreachable when even every copy still
- * allowed, on every calculator still eligible, agreeing with the leader would not make q.
+ * result could still reach quorum (q minus its votes). Quorum is unreachable when even every copy that
+ * may still vote, and every copy still allowed on a calculator still eligible, agreeing with the leader
+ * would not make q.
  */
 export function planCopies(input: CopyPlanInput): CopyPlan {
   assert(input.quorum >= 1 && input.quorum <= input.factor, "need 1 <= quorum <= factor");
   assert(input.liveCount >= 0 && input.startedCount >= input.liveCount, "more live copies than started");
+  assert(input.outstandingCount >= input.liveCount, "a live copy is not outstanding");
   if (input.leadingCount >= input.quorum) return { kind: "final" };
   const desiredCount = Math.max(input.factor - input.votedCount, input.quorum - input.leadingCount);
   const neededCount = Math.max(0, desiredCount - input.liveCount);
   const remainingCount = Math.max(0, input.copiesMax - input.startedCount);
   const possibleCount = Math.min(remainingCount, input.eligibleCount);
-  if (input.leadingCount + input.liveCount + possibleCount < input.quorum) return { kind: "no_quorum" };
+  if (input.leadingCount + input.outstandingCount + possibleCount < input.quorum) return { kind: "no_quorum" };
   return { kind: "copies", count: Math.min(neededCount, remainingCount) };
 }

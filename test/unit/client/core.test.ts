@@ -250,3 +250,34 @@ describe("ClientCore: answers", () => {
     expect(core.onPacket(14, DISPATCHER, receipt(1))).toEqual([]);
   });
 });
+
+describe("ClientCore: cancel", () => {
+  const cancelSend: ClientOutput = {
+    kind: "send",
+    to: DISPATCHER,
+    packet: { v: 1, type: "task.cancel", from: "client-1", taskId: task(1) },
+  };
+
+  it("sends task.cancel now and resends it instead of the submit until the final answer", () => {
+    const c = client({ submitRetryMs: [100], countMax: 1 });
+    c.onTick(0);
+    expect(c.cancel(10, task(1))).toEqual([cancelSend]);
+    expect(c.cancel(11, task(1))).toEqual([]); // already cancelling
+    expect(c.onTick(110)).toEqual([cancelSend]);
+    const ended = c.onPacket(120, DISPATCHER, {
+      v: 1,
+      type: "task.failed",
+      from: "disp-1",
+      taskId: task(1),
+      reason: "cancelled",
+    });
+    expect(ended).toContainEqual(
+      expect.objectContaining({
+        kind: "task_ended",
+        record: expect.objectContaining({ outcome: "failed", reason: "cancelled" }),
+      }),
+    );
+    expect(c.onTick(500).filter((o) => o.kind === "send")).toEqual([]);
+    expect(c.cancel(600, task(1))).toEqual([]);
+  });
+});
