@@ -66,7 +66,8 @@ export class HedgeBudget {
   }
 
   onPrimary(): void {
-    this.#tokens = Math.min(this.#tokensMax, this.#tokens + this.#ratio);
+    // Rounded so that ten primaries at budget 0.1 make exactly one token, not 0.999…
+    this.#tokens = Math.min(this.#tokensMax, Math.round((this.#tokens + this.#ratio) * 1e9) / 1e9);
   }
 
   /** Spends a token for a hedge if a whole one is there. */
