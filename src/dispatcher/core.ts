@@ -306,6 +306,10 @@ export class DispatcherCore {
     outputs.push({ kind: "send", to: task.client, packet });
     if (event !== undefined) outputs.push(event);
     for (const copy of cancelled) {
+      // A copy that needed a hedge and lost the race to it was too slow: like a timeout, it raises its
+      // calculator's failure estimate, so placement stops feeding a slow calculator the slots that
+      // cancelled hedges free (without this, hedging makes the slow one take ever more tasks).
+      if (copy.isHedged && packet.type === "task.result") this.registry.recordOutcome(copy.calculatorId, true);
       outputs.push({ kind: "copy_cancelled", taskId: task.taskId, calculatorId: copy.calculatorId });
       this.#ctx.cancels.cancel(nowMs, this.registry, task.taskId, copy.calculatorId, outputs);
     }

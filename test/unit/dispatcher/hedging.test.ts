@@ -51,6 +51,9 @@ describe("hedging", () => {
     expect(finals(won)).toHaveLength(1);
     expect(cancelledAt(won)).toEqual([slow]);
     expect(h.core.copiesStarted().hedge).toBe(1);
+    // The loser was too slow: its failure estimate rises (placement then prefers the others).
+    expect(h.core.registry.get(`calc-${slow}`)?.failureEstimate).toBeGreaterThan(0);
+    expect(h.core.registry.get(`calc-${backup}`)?.failureEstimate).toBe(0);
   });
 
   it("waits for the quantile when it is above minDelayMs, and never hedges before enough latencies are known", () => {
