@@ -16,14 +16,20 @@ import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
 import { onCalculatorAck } from "./calculator-acks.js";
-import { CancelSender } from "./cancels.js";
+import { newDispatchContext } from "./dispatch-context.js";
 import { scanHedges } from "./hedger.js";
-import { HedgeBudget, LatencySample } from "./hedging.js";
-import { type DispatchContext, drainQueue, expireCalculators, loseCopy, reconcile, sendAssign } from "./placement.js";
+import {
+  type DispatchContext,
+  drainQueue,
+  expireCalculators,
+  expireCopies,
+  loseCopy,
+  reconcile,
+  sendAssign,
+} from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
 import { onResult } from "./results.js";
-import { newTaskEntry, type TaskEntry, TaskTable } from "./task-table.js";
-import { TRUST_RUN_MIN, TrustBook } from "./trust.js";
+import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
 
 /** A final answer to a client. */
@@ -45,34 +51,13 @@ export class DispatcherCore {
   constructor(config: DispatcherCoreConfig) {
     assert(config.taskTimeoutMs > 0 && config.queueTimeoutMs > 0, "timeouts must be positive");
     assert(config.queueMax > 0 && config.tasksMax >= config.queueMax, "need 0 < queueMax <= tasksMax");
-    const replication = {
-      factor: config.replication?.factor ?? 1,
-      quorum: config.replication?.quorum ?? 1,
-      maxCopies: config.replication?.maxCopies ?? config.replication?.factor ?? 1,
-      adaptive: config.replication?.adaptive ?? false,
-      trustRunMin: config.replication?.trustRunMin ?? TRUST_RUN_MIN,
-    };
-    assert(1 <= replication.quorum && replication.quorum <= replication.factor, "need 1 <= quorum <= factor");
-    assert(replication.maxCopies >= replication.factor, "need maxCopies >= factor");
     this.#config = config;
     this.registry = new CalculatorRegistry(config);
     this.#finals = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
     this.#adminRelay = new AdminRelay(config.nodeId);
-    const copiesPerTaskMax = replication.maxCopies + (config.hedging?.enabled === true ? replication.maxCopies : 0);
-    this.#ctx = {
-      config,
-      registry: this.registry,
-      table: new TaskTable(config, this.registry, copiesPerTaskMax),
-      replication,
-      hedging: config.hedging,
-      trust: new TrustBook(replication.trustRunMin, config.calculatorsMax),
-      budget: new HedgeBudget(config.hedging?.budget ?? 0),
-      latencies: new LatencySample(),
-      cancels: new CancelSender(config.nodeId, config.tasksMax, config.assignRetryMs),
-      copiesStarted: { primary: 0, replica: 0, hedge: 0, replacement: 0 },
-      fail: (nowMs, task, reason, outputs) => this.#fail(nowMs, task, reason, outputs),
-      hedgeWakeMs: Number.POSITIVE_INFINITY,
-    };
+    this.#ctx = newDispatchContext(config, this.registry, (nowMs, task, reason, outputs) =>
+      this.#fail(nowMs, task, reason, outputs),
+    );
   }
 
   /** Tasks by state, for status pages and gauges. */
@@ -161,7 +146,7 @@ export class DispatcherCore {
     for (const task of ctx.table.values()) {
       if (task.deadlineMs <= nowMs) this.#fail(nowMs, task, "timeout", outputs);
       else if (task.liveCount > 0)
-        copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, this.#expireCopies(nowMs, task, outputs));
+        copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, expireCopies(ctx, nowMs, task, outputs));
     }
     ctx.table.copyTimeoutWakeMs = copyTimeoutWakeMs;
     for (const { task, copy } of ctx.table.dueAssigns(nowMs)) sendAssign(ctx, task, copy, outputs);
@@ -176,21 +161,6 @@ export class DispatcherCore {
     drainQueue(ctx, nowMs, outputs);
     this.#finals.prune(nowMs);
     return outputs;
-  }
-
-  /** Replaces the task's timed-out copies; returns when (ms) its next live copy times out. */
-  #expireCopies(nowMs: number, task: TaskEntry, outputs: DispatcherOutput[]): number {
-    const { table } = this.#ctx;
-    const timedOut: NodeId[] = [];
-    for (const copy of table.liveCopies(task)) if (copy.timeoutMs <= nowMs) timedOut.push(copy.calculatorId);
-    for (const calculatorId of timedOut) {
-      if (table.get(task.taskId) !== task) return Number.POSITIVE_INFINITY; // answered (no_quorum) meanwhile
-      loseCopy(this.#ctx, nowMs, task, calculatorId, "task_timeout", outputs);
-    }
-    let wakeMs = Number.POSITIVE_INFINITY;
-    if (table.get(task.taskId) === task)
-      for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
-    return wakeMs;
   }
 
   #onSubmit(nowMs: number, from: Endpoint, submit: TaskSubmit): DispatcherOutput[] {

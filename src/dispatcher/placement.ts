@@ -243,3 +243,23 @@ export function expireCalculators(ctx: DispatchContext, nowMs: number, outputs: 
     outputs.push({ kind: "calculator_evicted", calculatorId });
   }
 }
+
+/** Replaces the task's timed-out copies; returns when (ms) its next live copy times out. */
+export function expireCopies(
+  ctx: DispatchContext,
+  nowMs: number,
+  task: TaskEntry,
+  outputs: DispatcherOutput[],
+): number {
+  const { table } = ctx;
+  const timedOut: NodeId[] = [];
+  for (const copy of table.liveCopies(task)) if (copy.timeoutMs <= nowMs) timedOut.push(copy.calculatorId);
+  for (const calculatorId of timedOut) {
+    if (table.get(task.taskId) !== task) return Number.POSITIVE_INFINITY; // answered (no_quorum) meanwhile
+    loseCopy(ctx, nowMs, task, calculatorId, "task_timeout", outputs);
+  }
+  let wakeMs = Number.POSITIVE_INFINITY;
+  if (table.get(task.taskId) === task)
+    for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
+  return wakeMs;
+}
