@@ -4,7 +4,7 @@
  * while the shared budget has a token. Only copies the task still needs are hedged (a task with spare
  * copies out waits for them), and a hedge is never hedged itself. Sans-IO: time comes in as nowMs.
  */
-import { type DispatchContext, placeOne } from "./placement.js";
+import { type DispatchContext, isReplicated, placeOne } from "./placement.js";
 import type { TaskCopy, TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -48,6 +48,7 @@ function tryHedge(
   copy: TaskCopy,
   outputs: DispatcherOutput[],
 ): boolean {
+  if (isReplicated(task) && task.attempts >= ctx.replication.maxCopies) return false; // maxCopies counts hedges too
   if (ctx.registry.candidates(nowMs, ctx.table.excludedFor(task)).length === 0) return false;
   if (!ctx.budget.tryHedge()) {
     if (!copy.isHedgeDenied) outputs.push({ kind: "hedge_skipped", taskId: task.taskId, reason: "budget" });

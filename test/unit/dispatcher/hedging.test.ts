@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 
 import { HedgeBudget, LATENCY_SAMPLE_MAX, LATENCY_SAMPLE_MIN, LatencySample } from "../../../src/dispatcher/hedging.js";
-import type { HedgingConfig } from "../../../src/dispatcher/types.js";
+import type { HedgingConfig, ReplicationConfig } from "../../../src/dispatcher/types.js";
 import { task } from "./fixtures.js";
 import { assignedTo, cancelledAt, copyKinds, finals, type Name, RepHarness } from "./replication-fixtures.js";
 
@@ -22,8 +22,9 @@ function warmed(
   latencyMs = 10,
   names: readonly Name[] = ["a", "b", "c"],
   capacity = 4,
+  replication?: ReplicationConfig,
 ): { h: RepHarness; nowMs: number } {
-  const h = new RepHarness({ hedging, taskTimeoutMs: 100_000 });
+  const h = new RepHarness({ hedging, taskTimeoutMs: 100_000, ...(replication === undefined ? {} : { replication }) });
   for (const name of names) h.beat(0, name, capacity);
   let nowMs = 1;
   for (let n = 1; n <= LATENCY_SAMPLE_MIN; n += 1) {
@@ -67,6 +68,16 @@ describe("hedging", () => {
     cold.beat(0, "b");
     cold.submit(1, 1);
     for (let nowMs = 1; nowMs < 5_000; nowMs += 7) expect(copyKinds(cold.core.onTick(nowMs))).toEqual([]);
+  });
+
+  it("counts hedges in maxCopies: a replicated task with no copy left to start is not hedged", () => {
+    const pair = { factor: 2, quorum: 1, adaptive: false };
+    const full = warmed(HEDGING, 10, ["a", "b", "c", "d"], 4, { ...pair, maxCopies: 2 });
+    full.h.submit(full.nowMs, 100);
+    expect(copyKinds(full.h.core.onTick(full.nowMs + 30))).toEqual([]);
+    const room = warmed(HEDGING, 10, ["a", "b", "c", "d"], 4, { ...pair, maxCopies: 3 });
+    room.h.submit(room.nowMs, 100);
+    expect(copyKinds(room.h.core.onTick(room.nowMs + 30))).toEqual(["hedge"]);
   });
 
   it("with an empty budget it reports hedge_skipped once and starts no hedge", () => {
