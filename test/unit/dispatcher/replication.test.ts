@@ -15,6 +15,7 @@ import {
   cancelledAt,
   copyKinds,
   drops,
+  endpointOf,
   failed,
   finals,
   type Name,
@@ -148,6 +149,30 @@ describe("re-placing lost copies (k = 2, q = 2)", () => {
     expect(assignedTo(outputs)).toEqual([fresh]);
     expect(copyKinds(outputs)).toEqual(["replacement"]);
     expect(finals(h.done(900, fresh, 1))).toHaveLength(1);
+  });
+
+  it("a restarted calculator's copy goes to a calculator that never had the task", () => {
+    const h = new RepHarness(PAIR);
+    for (const name of ["a", "b", "c"] as const) h.beat(0, name);
+    const holders = assignedTo(h.submit(0, 1));
+    const [restarting] = holders as [Name];
+    const fresh = (["a", "b", "c"] as const).find((name) => !holders.includes(name)) as Name;
+    const outputs = h.core.onPacket(100, endpointOf(restarting), {
+      v: 1,
+      type: "calc.heartbeat",
+      from: `calc-${restarting}`,
+      boot: 2,
+      seq: 1,
+      capacity: 1,
+      running: 0,
+    });
+    expect(outputs).toContainEqual({
+      kind: "task_replaced",
+      taskId: task(1),
+      calculatorId: `calc-${restarting}`,
+      reason: "calculator_restarted",
+    });
+    expect(assignedTo(outputs)).toEqual([fresh]);
   });
 
   it("a timed-out copy is replaced on a new calculator, and its late result still votes once", () => {
