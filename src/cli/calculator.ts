@@ -20,7 +20,6 @@ import { systemClock } from "../runtime/clock.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
 import type { Endpoint } from "../transport/transport.js";
 import {
-  bindOrExplain,
   type CommonFlags,
   loggerFor,
   onShutdownSignal,
@@ -30,6 +29,7 @@ import {
   runMain,
   withCommonOptions,
 } from "./common.js";
+import { openEdge } from "./edge.js";
 
 interface CalculatorFlags extends CommonFlags {
   settings?: string;
@@ -40,6 +40,7 @@ interface CalculatorFlags extends CommonFlags {
   computeMs?: string;
   failureProbability?: string;
   corruptionProbability?: string;
+  keyFile?: string;
 }
 
 /** A default identity that is stable for the life of the process and valid on the wire. */
@@ -55,6 +56,7 @@ function resolveConfig(flags: CalculatorFlags): CalculatorFileConfig {
   const file = loadConfigFile(CalculatorFileConfig, flags.settings);
   const merged = {
     ...file,
+    ...(flags.keyFile === undefined ? {} : { auth: { keyFile: flags.keyFile } }),
     ...(flags.id === undefined ? {} : { id: flags.id }),
     ...(flags.listen === undefined ? {} : { listen: parseHostPort(flags.listen, "--listen") }),
     ...(flags.dispatcher === undefined ? {} : { dispatcher: parseHostPort(flags.dispatcher, "--dispatcher") }),
@@ -201,7 +203,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--capacity <n>", "tasks run in parallel")
       .option("--compute-ms <min,max>", "emulated computation time range")
       .option("--failure-probability <p>", "chance of an emulated outage at each failure check")
-      .option("--corruption-probability <p>", "chance of returning a wrong result");
+      .option("--corruption-probability <p>", "chance of returning a wrong result")
+      .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<CalculatorFlags>();
     const config = resolveConfig(flags);
@@ -211,7 +214,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       configured === undefined ? undefined : { ...configured, peers: await resolvePeers(configured.peers) };
     const nodeId = config.id ?? defaultCalculatorId();
     const log = loggerFor("calculator", nodeId, flags);
-    const transport = await bindOrExplain(config.listen.host, config.listen.port, "calculator");
+    // SPEC section 3: a calculator takes packets only from its dispatcher (and overlay peers from peers).
+    const transport = await openEdge({
+      host: config.listen.host,
+      port: config.listen.port,
+      what: "calculator",
+      keyFile: config.auth.keyFile,
+      acceptFrom: [config.dispatcher, ...(overlay?.peers.values() ?? [])],
+      log,
+    });
     const calculator = startCalculator({
       config: calculatorCoreConfig(config, nodeId, bootMs, overlay),
       ...(overlay === undefined ? {} : { overlay }),

@@ -16,7 +16,6 @@ import { ClientFileConfig } from "../config/schema.js";
 import { systemClock } from "../runtime/clock.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
 import {
-  bindOrExplain,
   type CommonFlags,
   loggerFor,
   onShutdownSignal,
@@ -26,6 +25,7 @@ import {
   runMain,
   withCommonOptions,
 } from "./common.js";
+import { openEdge } from "./edge.js";
 import { startProgress } from "./progress.js";
 
 interface ClientFlags extends CommonFlags {
@@ -41,6 +41,7 @@ interface ClientFlags extends CommonFlags {
   timeoutMs?: string;
   warmupS?: string;
   quiet?: boolean;
+  keyFile?: string;
 }
 
 interface RunLimits {
@@ -55,6 +56,7 @@ function resolveConfig(flags: ClientFlags): ClientFileConfig {
   const file = loadConfigFile(ClientFileConfig, flags.settings);
   const merged = {
     ...file,
+    ...(flags.keyFile === undefined ? {} : { auth: { keyFile: flags.keyFile } }),
     ...(flags.dispatcher === undefined ? {} : { dispatcher: parseHostPort(flags.dispatcher, "--dispatcher") }),
     ...(flags.rounds === undefined ? {} : { rounds: parseNumberFlag(flags.rounds, "--rounds", 1, 1_000_000) }),
     ...(flags.intervalMs === undefined ? {} : { intervalMs: parseRangeFlag(flags.intervalMs, "--interval-ms") }),
@@ -131,7 +133,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--interval-ms <min,max>", "random pause between sends")
       .option("--timeout-ms <ms>", "give up on a task after this long (requestTimeoutMs)")
       .option("--warmup-s <s>", "leave tasks sent in the first S seconds out of the latency statistics (JIT warm-up)")
-      .option("--quiet", "no progress line and only warnings in the log");
+      .option("--quiet", "no progress line and only warnings in the log")
+      .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<ClientFlags>();
     if (flags.quiet === true && flags.logLevel === "info") flags.logLevel = "warn";
@@ -141,7 +144,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     const config = clientCoreConfig(file, limits, clientId);
     const log = loggerFor("client", clientId, flags);
     const results = openResults(flags.results);
-    const transport = await bindOrExplain("0.0.0.0", 0, "client");
+    // SPEC section 3: a client takes packets only from its dispatcher.
+    const transport = await openEdge({
+      host: "0.0.0.0",
+      port: 0,
+      what: "client",
+      keyFile: file.auth.keyFile,
+      acceptFrom: [config.dispatcher],
+      log,
+    });
     const startedMs = systemClock.nowMs();
     const client = startClient({
       config,

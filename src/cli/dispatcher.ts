@@ -11,7 +11,6 @@ import { leastLoaded } from "../placement/least-loaded.js";
 import { systemClock } from "../runtime/clock.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
 import {
-  bindOrExplain,
   type CommonFlags,
   loggerFor,
   onShutdownSignal,
@@ -19,6 +18,7 @@ import {
   runMain,
   withCommonOptions,
 } from "./common.js";
+import { openEdge } from "./edge.js";
 
 interface DispatcherFlags extends CommonFlags {
   config?: string;
@@ -26,6 +26,7 @@ interface DispatcherFlags extends CommonFlags {
   heartbeatTimeoutMs?: string;
   taskTimeoutMs?: string;
   queueTimeoutMs?: string;
+  keyFile?: string;
 }
 
 /** Turns the validated file config into core settings. */
@@ -54,6 +55,7 @@ function resolveConfig(flags: DispatcherFlags): DispatcherFileConfig {
   const file = loadConfigFile(DispatcherFileConfig, flags.config);
   const merged = {
     ...file,
+    ...(flags.keyFile === undefined ? {} : { auth: { keyFile: flags.keyFile } }),
     ...(flags.listen === undefined ? {} : { listen: parseHostPort(flags.listen, "--listen") }),
     ...(flags.heartbeatTimeoutMs === undefined
       ? {}
@@ -78,12 +80,19 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--listen <host:port>", "UDP address to listen on (overrides listen)")
       .option("--heartbeat-timeout-ms <ms>", "declare a silent calculator dead after this long")
       .option("--task-timeout-ms <ms>", "re-place a task whose calculator has not answered in this time")
-      .option("--queue-timeout-ms <ms>", "fail a task not completed this long after it arrived");
+      .option("--queue-timeout-ms <ms>", "fail a task not completed this long after it arrived")
+      .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<DispatcherFlags>();
     const config = resolveConfig(flags);
     const log = loggerFor("dispatcher", config.nodeId, flags);
-    const transport = await bindOrExplain(config.listen.host, config.listen.port, "dispatcher");
+    const transport = await openEdge({
+      host: config.listen.host,
+      port: config.listen.port,
+      what: "dispatcher",
+      keyFile: config.auth.keyFile,
+      log,
+    });
     const dispatcher = startDispatcher({
       config: dispatcherCoreConfig(config),
       tickMs: config.tickMs,

@@ -11,7 +11,8 @@ import { ConfigError, parseHostPort } from "../config/load.js";
 import { decodeDatagram, encodePacket } from "../protocol/codec.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { AdminRebalanceResult } from "../protocol/packets.js";
-import { bindOrExplain, parseNumberFlag, runMain } from "./common.js";
+import { parseNumberFlag, runMain } from "./common.js";
+import { openEdge } from "./edge.js";
 
 const RESEND_MS = 500;
 const PROGRESS_MS = 2_000;
@@ -20,6 +21,7 @@ interface RebalanceFlags {
   dispatcher: string;
   timeoutMs: string;
   json?: boolean;
+  keyFile?: string;
 }
 
 /** Renders a rebalance result for a terminal. */
@@ -45,7 +47,13 @@ export function formatRebalance(result: AdminRebalanceResult): string {
 async function rebalance(flags: RebalanceFlags): Promise<void> {
   const dispatcher = parseHostPort(flags.dispatcher, "--dispatcher");
   const timeoutMs = parseNumberFlag(flags.timeoutMs, "--timeout-ms", 1, 3_600_000);
-  const transport = await bindOrExplain("0.0.0.0", 0, "cluster");
+  const transport = await openEdge({
+    host: "0.0.0.0",
+    port: 0,
+    what: "cluster",
+    keyFile: flags.keyFile,
+    acceptFrom: [dispatcher],
+  });
   const requestId = randomUUID();
   const request = encodePacket({ v: PROTOCOL_VERSION, type: "admin.rebalance", from: "cluster-cli", requestId });
   const startedMs = performance.now();
@@ -96,6 +104,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--dispatcher <host:port>", "dispatcher address", "127.0.0.1:5555")
       .option("--timeout-ms <ms>", "give up after this long", "30000")
       .option("--json", "print the result as one JSON object")
+      .option("--key-file <file>", "the cluster's key file when it authenticates datagrams (docs/SECURITY.md)")
       .exitOverride()
       .action(async (flags: RebalanceFlags) => rebalance(flags));
     if (argv.length === 0)

@@ -28,6 +28,9 @@ function rangeMs(min: number, max: number) {
 
 const retryDelaysMs = z.array(positiveMs).min(1).max(16);
 
+/** `auth.keyFile` (SPEC section 10, docs/SECURITY.md): null = no authentication. */
+const auth = z.strictObject({ keyFile: z.string().min(1).nullable().default(null) }).prefault({});
+
 export const DispatcherFileConfig = z
   .strictObject({
     nodeId: nodeId.default("dispatcher"),
@@ -70,6 +73,7 @@ export const DispatcherFileConfig = z
     assignRetryMs: retryDelaysMs.default([200, 400, 800, 1_600]),
     probeIntervalMs: positiveMs.default(1_000),
     tickMs: z.int().min(1).max(1_000).default(10),
+    auth,
   })
   .refine((c) => c.queueMax <= c.tasksMax, { message: "queueMax must not exceed tasksMax", path: ["queueMax"] })
   .refine((c) => c.calculatorEvictAfterMs >= c.heartbeatTimeoutMs, {
@@ -116,6 +120,7 @@ export const CalculatorFileConfig = z.strictObject({
   ackDelayMs: z.int().min(0).default(50),
   tickMs: z.int().min(1).max(1_000).default(5),
   overlay: OverlayFileConfig.optional(),
+  auth,
 });
 export type CalculatorFileConfig = z.infer<typeof CalculatorFileConfig>;
 
@@ -130,5 +135,6 @@ export const ClientFileConfig = z.strictObject({
   keepaliveMs: positiveMs.default(3_000),
   pendingMax: z.int().min(1).max(1_000_000).default(10_000),
   tickMs: z.int().min(1).max(1_000).default(5),
+  auth,
 });
 export type ClientFileConfig = z.infer<typeof ClientFileConfig>;
