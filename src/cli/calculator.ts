@@ -191,6 +191,13 @@ export function calculatorCoreConfig(
   };
 }
 
+/** Resolves `auto`: loopback when the dispatcher is on this machine's loopback, else every address. */
+export function listenHost(host: string, dispatcherHost: string): string {
+  if (host !== "auto") return host;
+  const isLoopback = /^127\./.test(dispatcherHost) || dispatcherHost === "::1" || dispatcherHost === "localhost";
+  return isLoopback ? "127.0.0.1" : "0.0.0.0";
+}
+
 /** Entry point of bin/run-calculator. */
 export async function main(argv: readonly string[]): Promise<void> {
   await runMain(async () => {
@@ -216,7 +223,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const log = loggerFor("calculator", nodeId, flags);
     // SPEC section 3: a calculator takes packets only from its dispatcher (and overlay peers from peers).
     const transport = await openEdge({
-      host: config.listen.host,
+      host: listenHost(config.listen.host, config.dispatcher.host),
       port: config.listen.port,
       what: "calculator",
       keyFile: config.auth.keyFile,

@@ -108,6 +108,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       logLevel: flags.logLevel === "info" ? "info" : flags.logLevel,
       say: (text: string) => process.stderr.write(`run-cluster: ${text}\n`),
     };
+    options.say(
+      "auth is off (all on 127.0.0.1): to authenticate datagrams, give each daemon --key-file FILE (docs/SECURITY.md)",
+    );
     const code =
       flags.overlay === undefined
         ? await runLocalCluster(options)

@@ -34,7 +34,8 @@ const auth = z.strictObject({ keyFile: z.string().min(1).nullable().default(null
 export const DispatcherFileConfig = z
   .strictObject({
     nodeId: nodeId.default("dispatcher"),
-    listen: address("0.0.0.0", 5555),
+    // SPEC section 10: the defaults listen on 127.0.0.1 only; without a key file the cluster trusts its network.
+    listen: address("127.0.0.1", 5555),
     admin: address("127.0.0.1", 9464),
     heartbeatTimeoutMs: positiveMs.default(3_000),
     calculatorEvictAfterMs: positiveMs.default(60_000),
@@ -102,7 +103,8 @@ export type OverlayFileConfig = z.infer<typeof OverlayFileConfig>;
 
 export const CalculatorFileConfig = z.strictObject({
   id: nodeId.optional(),
-  listen: address("0.0.0.0", 0),
+  /** `auto`: 127.0.0.1 when the dispatcher is on a loopback address, else the wildcard (SPEC section 3). */
+  listen: address("auto", 0),
   dispatcher: address("127.0.0.1", 5555),
   capacity: z.int().min(1).max(CAPACITY_MAX).default(1),
   computeMs: rangeMs(3_000, 6_000),
