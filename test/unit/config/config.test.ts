@@ -64,7 +64,7 @@ describe("example files in config/", () => {
 describe("defaults", () => {
   it("dispatcher {} gives the SPEC 3 values", () => {
     expect(DispatcherFileConfig.parse({})).toMatchObject({
-      listen: { host: "0.0.0.0", port: 5555 },
+      listen: { host: "127.0.0.1", port: 5555 },
       admin: { host: "127.0.0.1", port: 9464 },
       heartbeatTimeoutMs: 3_000,
       taskTimeoutMs: 10_000,
@@ -82,7 +82,7 @@ describe("defaults", () => {
 
   it("calculator {} gives the SPEC 3 values", () => {
     expect(CalculatorFileConfig.parse({})).toMatchObject({
-      listen: { host: "0.0.0.0", port: 0 },
+      listen: { host: "auto", port: 0 },
       dispatcher: { host: "127.0.0.1", port: 5555 },
       capacity: 1,
       computeMs: { min: 3_000, max: 6_000 },
@@ -225,5 +225,16 @@ describe("flag parsers name the flag", () => {
         `Flag --loss expects a number from 0 to 1, got "${bad}".`,
       );
     }
+  });
+});
+
+describe("calculator listen auto (SPEC section 3)", () => {
+  it("binds loopback for a loopback dispatcher and the wildcard otherwise; an explicit host wins", async () => {
+    const { listenHost } = await import("../../../src/cli/calculator.js");
+    expect(listenHost("auto", "127.0.0.1")).toBe("127.0.0.1");
+    expect(listenHost("auto", "localhost")).toBe("127.0.0.1");
+    expect(listenHost("auto", "10.0.0.5")).toBe("0.0.0.0");
+    expect(listenHost("auto", "dispatcher")).toBe("0.0.0.0");
+    expect(listenHost("10.0.0.7", "127.0.0.1")).toBe("10.0.0.7");
   });
 });
