@@ -29,6 +29,7 @@ import {
 } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
 import { onResult } from "./results.js";
+import { calculatorStatuses, type DispatcherStatus } from "./status.js";
 import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
 
@@ -47,6 +48,9 @@ export class DispatcherCore {
   readonly #adminRelay: AdminRelay;
   /** No calculator expires before this (ms): lowered on (re)registration, made exact by onTick. */
   #registryWakeMs = Number.POSITIVE_INFINITY;
+  /** Final answers sent since start, by kind (each task once), for status(). */
+  #succeededCount = 0;
+  #failedCount = 0;
 
   constructor(config: DispatcherCoreConfig) {
     assert(config.taskTimeoutMs > 0 && config.queueTimeoutMs > 0, "timeouts must be positive");
@@ -64,6 +68,25 @@ export class DispatcherCore {
   counts(): TaskCounts {
     const { table } = this.#ctx;
     return { queued: table.queue.size, running: table.size - table.queue.size, cachedResults: this.#finals.size };
+  }
+
+  /**
+   * The cluster as SPEC section 8's `/status` shows it: every registered calculator (id, address,
+   * state alive|suspect|parked|dead, capacity, running, failureRate, latencyMs, lastSeenMs; sorted by
+   * id, at most calculatorsMax) and task counts (queued and running now, succeeded and failed since
+   * start). Pure and cheap (one pass over the registry); see dispatcher/status.ts for each field.
+   */
+  status(nowMs: number): DispatcherStatus {
+    const { table } = this.#ctx;
+    return {
+      calculators: calculatorStatuses(nowMs, this.registry),
+      tasks: {
+        queued: table.queue.size,
+        running: table.size - table.queue.size,
+        succeeded: this.#succeededCount,
+        failed: this.#failedCount,
+      },
+    };
   }
 
   /** Copies started so far by kind (task_copies_started_total{kind}). */
@@ -188,6 +211,7 @@ export class DispatcherCore {
     const isFull = table.size >= this.#config.tasksMax;
     if (isFull || (!this.registry.hasFreeSlot() && table.queue.size >= this.#config.queueMax)) {
       this.#finals.set(nowMs, task.taskId, this.#failedPacket(task.taskId, "overloaded"));
+      this.#failedCount += 1;
       outputs.push({ kind: "send", to: from, packet: this.#failedPacket(task.taskId, "overloaded") });
       outputs.push({ kind: "task_failed", taskId: task.taskId, reason: "overloaded" });
       return outputs;
@@ -232,6 +256,8 @@ export class DispatcherCore {
         break;
       case "restarted":
         outputs.push({ kind: "calculator_restarted", calculatorId });
+        // A restart while holding copies is a death the heartbeat timeout did not see.
+        if (outcome.lostTasks.length > 0) this.registry.recordFailure(nowMs, calculatorId, "death");
         for (const taskId of outcome.lostTasks) {
           const task = this.#ctx.table.get(taskId);
           if (task !== undefined) loseCopy(this.#ctx, nowMs, task, calculatorId, "calculator_restarted", outputs);
@@ -273,13 +299,16 @@ export class DispatcherCore {
     const cancelled = this.#ctx.table.remove(task);
     this.#acksDue.delete(task.taskId);
     this.#finals.set(nowMs, task.taskId, packet);
+    if (packet.type === "task.result") this.#succeededCount += 1;
+    else this.#failedCount += 1;
     outputs.push({ kind: "send", to: task.client, packet });
     if (event !== undefined) outputs.push(event);
     for (const copy of cancelled) {
       // A copy that needed a hedge and lost the race to it was too slow: like a timeout, it raises its
       // calculator's failure estimate, so placement stops feeding a slow calculator the slots that
       // cancelled hedges free (without this, hedging makes the slow one take ever more tasks).
-      if (copy.isHedged && packet.type === "task.result") this.registry.recordOutcome(copy.calculatorId, true);
+      if (copy.isHedged && packet.type === "task.result")
+        this.registry.recordFailure(nowMs, copy.calculatorId, "hedge_lost");
       outputs.push({ kind: "copy_cancelled", taskId: task.taskId, calculatorId: copy.calculatorId });
       this.#ctx.cancels.cancel(nowMs, this.registry, task.taskId, copy.calculatorId, outputs);
     }

@@ -206,7 +206,7 @@ export function loseCopy(
 ): void {
   const copy = ctx.table.endCopy(task, calculatorId, "lost", reason === "busy");
   if (copy === undefined) return;
-  if (reason === "task_timeout") ctx.registry.recordOutcome(calculatorId, true);
+  if (reason === "task_timeout") ctx.registry.recordFailure(nowMs, calculatorId, "timeout");
   outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
   if (task.factor < ctx.replication.factor) {
     // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
@@ -232,7 +232,7 @@ export function expireCalculators(ctx: DispatchContext, nowMs: number, outputs: 
   for (const calculator of dead) {
     const taskIds = [...calculator.assigned];
     outputs.push({ kind: "calculator_dead", calculatorId: calculator.id, taskCount: taskIds.length });
-    if (taskIds.length > 0) ctx.registry.recordOutcome(calculator.id, true);
+    if (taskIds.length > 0) ctx.registry.recordFailure(nowMs, calculator.id, "death");
     for (const taskId of taskIds) {
       const task = ctx.table.get(taskId);
       if (task !== undefined) loseCopy(ctx, nowMs, task, calculator.id, "calculator_dead", outputs);

@@ -9,12 +9,15 @@ import type { CalcHeartbeat, NodeId, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import { SteadySet } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
+import { CalculatorEstimates, FAILURE_HALF_LIFE_MS_DEFAULT, type FailureCause } from "./estimates.js";
 
 /** Registry settings (milliseconds and counts). */
 export interface RegistryConfig {
   readonly heartbeatTimeoutMs: number;
   readonly evictAfterMs: number;
   readonly calculatorsMax: number;
+  /** Failure counts halve this often (ms); default FAILURE_HALF_LIFE_MS_DEFAULT. */
+  readonly failureHalfLifeMs?: number;
 }
 
 /** One calculator as the dispatcher sees it. */
@@ -30,8 +33,6 @@ export interface CalculatorEntry {
   isAlive: boolean;
   /** Tasks whose live copy runs here. BOUNDED: never assigned beyond capacity; cleared on death. */
   readonly assigned: Set<TaskId>;
-  /** EWMA in [0, 1] of bad outcomes (timeouts, deaths with tasks, refusals); 0 = reliable. */
-  failureEstimate: number;
   lastAssignedMs: number;
   completedCount: number;
   /** Its place in the overlay, if it is an overlay node (from its heartbeats). */
@@ -47,19 +48,22 @@ export type HeartbeatOutcome =
   | { readonly kind: "stale" }
   | { readonly kind: "full" };
 
-/** Weight of the newest outcome in the failure estimate. */
-const FAILURE_EWMA_WEIGHT = 0.25;
-
 /** Live calculators, keyed by id. */
 export class CalculatorRegistry {
   /** BOUNDED: config.calculatorsMax; new ids are refused when full; silent ones are evicted. */
   readonly #entries = new Map<NodeId, CalculatorEntry>();
   readonly #config: RegistryConfig;
+  /** Failure rate and latency per calculator; the only estimates placement and /status read. */
+  readonly estimates: CalculatorEstimates;
 
   constructor(config: RegistryConfig) {
     assert(config.heartbeatTimeoutMs > 0, "heartbeatTimeoutMs must be positive");
     assert(config.evictAfterMs >= config.heartbeatTimeoutMs, "evictAfterMs must be >= heartbeatTimeoutMs");
     this.#config = config;
+    this.estimates = new CalculatorEstimates({
+      halfLifeMs: config.failureHalfLifeMs ?? FAILURE_HALF_LIFE_MS_DEFAULT,
+      entriesMax: config.calculatorsMax,
+    });
   }
 
   get(id: NodeId): CalculatorEntry | undefined {
@@ -89,7 +93,6 @@ export class CalculatorRegistry {
         lastHeardMs: nowMs,
         isAlive: true,
         assigned: new SteadySet(),
-        failureEstimate: 0,
         lastAssignedMs: Number.NEGATIVE_INFINITY,
         completedCount: 0,
         overlayRole: heartbeat.overlayRole,
@@ -137,7 +140,10 @@ export class CalculatorRegistry {
         evicted.push(entry.id);
       }
     }
-    for (const id of evicted) this.#entries.delete(id);
+    for (const id of evicted) {
+      this.#entries.delete(id);
+      this.estimates.forget(id);
+    }
     return { dead, evicted };
   }
 
@@ -154,12 +160,28 @@ export class CalculatorRegistry {
     return expiryMs;
   }
 
-  /** Records the outcome of a task placed on `id` in its failure estimate. */
-  recordOutcome(id: NodeId, isFailure: boolean): void {
+  /** A copy on `id` failed (timeout, death or restart holding it, outvoted, lost to its hedge). */
+  recordFailure(nowMs: number, id: NodeId, cause: FailureCause): void {
+    if (!this.#entries.has(id)) return;
+    this.estimates.recordFailure(nowMs, id, cause);
+  }
+
+  /** A copy on `id` returned a result `latencyMs` after it started. */
+  recordSuccess(nowMs: number, id: NodeId, latencyMs: number): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
-    entry.failureEstimate = entry.failureEstimate * (1 - FAILURE_EWMA_WEIGHT) + (isFailure ? FAILURE_EWMA_WEIGHT : 0);
-    if (!isFailure) entry.completedCount += 1;
+    entry.completedCount += 1;
+    this.estimates.recordSuccess(nowMs, id, latencyMs);
+  }
+
+  /** Failure rate of `id` at nowMs, in [0, 1] (0 when unknown). */
+  failureRate(nowMs: number, id: NodeId): number {
+    return this.estimates.failureRate(nowMs, id);
+  }
+
+  /** Heard from within half its heartbeat timeout? A suspect calculator is alive but quiet. */
+  isSuspect(nowMs: number, entry: CalculatorEntry): boolean {
+    return entry.isAlive && nowMs - entry.lastHeardMs > this.#config.heartbeatTimeoutMs / 2;
   }
 
   /** Free slots by our own bookkeeping and by its last report, whichever is fewer. */
@@ -174,12 +196,14 @@ export class CalculatorRegistry {
       if (!entry.isAlive || exclude?.has(entry.id)) continue;
       const freeSlots = this.freeSlots(entry);
       if (freeSlots === 0) continue;
+      const estimate = this.estimates.view(nowMs, entry.id);
       views.push({
         id: entry.id,
         capacity: entry.capacity,
         freeSlots,
-        failureEstimate: entry.failureEstimate,
-        isSuspect: nowMs - entry.lastHeardMs > this.#config.heartbeatTimeoutMs / 2,
+        failureRate: estimate.failureRate,
+        latencyMs: estimate.latencyMs,
+        isSuspect: this.isSuspect(nowMs, entry),
         lastAssignedMs: entry.lastAssignedMs,
       });
     }

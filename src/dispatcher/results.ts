@@ -40,14 +40,14 @@ export function onResult(
     const outputs = [drop("late_result")];
     // Only a result decided by a vote outvotes a late one (with q = 1 the late one may be the right one).
     const isVoted = ctx.replication.quorum > 1 && final.type === "task.result";
-    if (isVoted && final.result !== done.result) outvote(ctx, done.taskId, done.from, outputs);
+    if (isVoted && final.result !== done.result) outvote(ctx, nowMs, done.taskId, done.from, outputs);
     return outputs;
   }
   const copy = task.copies.get(done.from);
   if (copy === undefined) return [drop("not_assigned")];
   if (task.votes.hasVoted(done.from)) return [drop("duplicate_vote")];
   const outputs: DispatcherOutput[] = [];
-  ctx.registry.recordOutcome(done.from, false);
+  ctx.registry.recordSuccess(nowMs, done.from, nowMs - copy.startedMs);
   calculator.reportedRunning = Math.max(0, calculator.reportedRunning - 1);
   if (copy.state === "live") ctx.table.endCopy(task, done.from, "voted");
   else copy.state = "voted";
@@ -80,7 +80,7 @@ export function onResult(
       attempts: task.attempts,
     });
     outputs.push(voted);
-    settleVotes(ctx, task, done.result, outputs);
+    settleVotes(ctx, nowMs, task, done.result, outputs);
   } else {
     outputs.push(voted);
     reconcile(ctx, nowMs, task, "replica", outputs);
@@ -90,17 +90,29 @@ export function onResult(
 }
 
 /** Quorum reached on `result`: agreeing voters earn trust (when the task voted), the others are outvoted. */
-function settleVotes(ctx: DispatchContext, task: TaskEntry, result: string, outputs: DispatcherOutput[]): void {
+function settleVotes(
+  ctx: DispatchContext,
+  nowMs: number,
+  task: TaskEntry,
+  result: string,
+  outputs: DispatcherOutput[],
+): void {
   const hasVoted = task.quorum > 1;
   for (const [calculatorId, vote] of task.votes.entries()) {
-    if (vote !== result) outvote(ctx, task.taskId, calculatorId, outputs);
+    if (vote !== result) outvote(ctx, nowMs, task.taskId, calculatorId, outputs);
     else if (hasVoted) ctx.trust.recordAgreed(calculatorId);
   }
 }
 
-function outvote(ctx: DispatchContext, taskId: TaskId, calculatorId: string, outputs: DispatcherOutput[]): void {
+function outvote(
+  ctx: DispatchContext,
+  nowMs: number,
+  taskId: TaskId,
+  calculatorId: string,
+  outputs: DispatcherOutput[],
+): void {
   ctx.trust.recordOutvoted(calculatorId);
-  ctx.registry.recordOutcome(calculatorId, true);
+  ctx.registry.recordFailure(nowMs, calculatorId, "outvoted");
   outputs.push({ kind: "copy_outvoted", taskId, calculatorId });
 }
 

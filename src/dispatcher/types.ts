@@ -99,6 +99,8 @@ export interface DispatcherCoreConfig {
   /** After a calculator acked, the assign is resent this often as a probe (recovers a lost done). */
   readonly probeIntervalMs: number;
   readonly placement: PlacementPolicy;
+  /** Failure counts of the per-calculator estimates halve this often (ms); absent = 60 000. */
+  readonly failureHalfLifeMs?: number;
   /** Replicated execution (SPEC 9); absent = factor 1, quorum 1: plain execution with resends. */
   readonly replication?: ReplicationConfig;
   /** Hedged copies (SPEC 9); absent = off. */

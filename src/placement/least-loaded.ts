@@ -4,11 +4,11 @@
  * slot, then lowest failure estimate, then longest since last assignment (spreads equal ones).
  */
 import type { NodeId } from "../protocol/packets.js";
-import { type CalculatorView, FAILING_ESTIMATE_MIN, type PlacementPolicy } from "./placement.js";
+import { type CalculatorView, FAILING_RATE_MIN, type PlacementPolicy } from "./placement.js";
 
 function healthRank(view: CalculatorView): number {
   if (view.isSuspect) return 2;
-  return view.failureEstimate >= FAILING_ESTIMATE_MIN ? 1 : 0;
+  return view.failureRate >= FAILING_RATE_MIN ? 1 : 0;
 }
 
 function loadPerSlot(view: CalculatorView): number {
@@ -20,7 +20,7 @@ export function compareLeastLoaded(a: CalculatorView, b: CalculatorView): number
   return (
     healthRank(a) - healthRank(b) ||
     loadPerSlot(a) - loadPerSlot(b) ||
-    a.failureEstimate - b.failureEstimate ||
+    a.failureRate - b.failureRate ||
     a.lastAssignedMs - b.lastAssignedMs ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   );

@@ -10,8 +10,13 @@ export interface CalculatorView {
   readonly capacity: number;
   /** Slots free now: capacity minus tasks we assigned or it reported running, whichever is more. */
   readonly freeSlots: number;
-  /** Estimated chance in [0, 1] that a task placed here fails (EWMA of timeouts, deaths, busy refusals). */
-  readonly failureEstimate: number;
+  /**
+   * Decaying failure rate in [0, 1] (timeouts, deaths holding copies, outvoted results; see
+   * dispatcher/estimates.ts); 0 for a calculator never seen failing.
+   */
+  readonly failureRate: number;
+  /** EWMA of its successful copies' latencies (ms); undefined until its first result. */
+  readonly latencyMs: number | undefined;
   /** Heard from recently enough? A suspect calculator has missed about half its heartbeat timeout. */
   readonly isSuspect: boolean;
   /** When this calculator was last given a task (ms, dispatcher clock); spreads ties. */
@@ -24,5 +29,9 @@ export interface PlacementPolicy {
   pick(candidates: readonly CalculatorView[]): NodeId | undefined;
 }
 
-/** A calculator whose failure estimate is at least this is "failing" and chosen only as a last resort. */
-export const FAILING_ESTIMATE_MIN = 0.5;
+/**
+ * A calculator whose failure rate is at least this is "failing" (shown `parked` in /status) and
+ * chosen only as a last resort. With estimates.ts's prior, two failures in a row with no success
+ * reach it (1/3 after one), and so does a calculator failing about half its copies.
+ */
+export const FAILING_RATE_MIN = 0.4;

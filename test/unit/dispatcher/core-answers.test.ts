@@ -128,7 +128,8 @@ describe("DispatcherCore: results from calculators", () => {
     expect(h.done(10, "c", 1, 1)).toEqual([{ kind: "packet_dropped", reason: "not_assigned", type: "task.done" }]);
     expect(h.core.taskState(10, task(1))).toBe("running");
     expect(h.core.holderOf(task(1))).toBe("calc-a");
-    expect(h.core.registry.get("calc-c")).toMatchObject({ completedCount: 0, failureEstimate: 0 });
+    expect(h.core.registry.get("calc-c")).toMatchObject({ completedCount: 0 });
+    expect(h.core.registry.estimates.view(10, "calc-c")).toEqual({ failureRate: 0, latencyMs: undefined });
     // The real result is still accepted, with calc-a's digest.
     expect(h.done(20, "a", 1, 1)).toEqual([resultTo(CLIENT, 1, "a", 1), completed(1, "calc-a", 20, 1)]);
   });

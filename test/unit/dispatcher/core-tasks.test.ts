@@ -32,7 +32,8 @@ describe("DispatcherCore: task timeout", () => {
       { kind: "task_replaced", taskId: task(1), calculatorId: "calc-a", reason: "task_timeout" },
       assignTo("b", 1, 2),
     ]);
-    expect(h.core.registry.get("calc-a")).toMatchObject({ failureEstimate: 0.25 });
+    expect(h.core.registry.failureRate(1_500, "calc-a")).toBeCloseTo(1 / 3, 9);
+    expect(h.core.registry.failureRate(1_500, "calc-b")).toBe(0);
     expect(h.core.registry.get("calc-a")?.assigned.size).toBe(0);
     expect([...(h.core.registry.get("calc-b")?.assigned ?? [])]).toEqual([task(1)]);
     expect(h.core.onTick(1_501)).toEqual([]);

@@ -94,7 +94,8 @@ describe("DispatcherCore: dead, evicted, recovered, restarted", () => {
       },
     ]);
     expect(h.core.holderOf(task(1))).toBe("calc-b");
-    expect(h.core.registry.get("calc-a")).toMatchObject({ isAlive: false, failureEstimate: 0.25 });
+    expect(h.core.registry.get("calc-a")).toMatchObject({ isAlive: false });
+    expect(h.core.registry.failureRate(401, "calc-a")).toBeCloseTo(1 / 3, 9); // one death holding a copy
     expect(h.core.registry.get("calc-a")?.assigned.size).toBe(0);
     expect(h.core.onTick(402)).toEqual([]); // declared dead once
   });
@@ -139,7 +140,8 @@ describe("DispatcherCore: dead, evicted, recovered, restarted", () => {
         packet: { v: 1, type: "task.assign", from: "disp-1", taskId: task(2), attempt: 1, input: "in-2", rounds: 3 },
       },
     ]);
-    expect(h.core.registry.get("calc-a")).toMatchObject({ isAlive: true, boot: 1, seq: 2, failureEstimate: 0.25 });
+    expect(h.core.registry.get("calc-a")).toMatchObject({ isAlive: true, boot: 1, seq: 2 });
+    expect(h.core.registry.failureRate(500, "calc-a")).toBeCloseTo(1 / 3, 2); // kept across the outage
     expect(h.core.registry.size).toBe(2);
   });
 

@@ -30,7 +30,6 @@ describe("CalculatorRegistry.onHeartbeat", () => {
       lastHeardMs: 5,
       isAlive: true,
       assigned: expect.any(Set),
-      failureEstimate: 0,
       lastAssignedMs: Number.NEGATIVE_INFINITY,
       completedCount: 0,
     });
@@ -126,8 +125,24 @@ describe("CalculatorRegistry views", () => {
     r.onHeartbeat(100, CALC.b, heartbeatPacket("b", 1, { capacity: 1 }));
     r.onHeartbeat(0, CALC.c, heartbeatPacket("c", 1, { capacity: 1, running: 1 }));
     expect(r.candidates(200)).toEqual([
-      { id: "calc-a", capacity: 2, freeSlots: 2, failureEstimate: 0, isSuspect: false, lastAssignedMs: -Infinity },
-      { id: "calc-b", capacity: 1, freeSlots: 1, failureEstimate: 0, isSuspect: false, lastAssignedMs: -Infinity },
+      {
+        id: "calc-a",
+        capacity: 2,
+        freeSlots: 2,
+        failureRate: 0,
+        latencyMs: undefined,
+        isSuspect: false,
+        lastAssignedMs: -Infinity,
+      },
+      {
+        id: "calc-b",
+        capacity: 1,
+        freeSlots: 1,
+        failureRate: 0,
+        latencyMs: undefined,
+        isSuspect: false,
+        lastAssignedMs: -Infinity,
+      },
     ]);
     expect(r.candidates(201).map((view) => [view.id, view.isSuspect])).toEqual([
       ["calc-a", true],
@@ -138,16 +153,31 @@ describe("CalculatorRegistry views", () => {
     expect(r.candidates(401).map((view) => view.id)).toEqual(["calc-b"]);
   });
 
-  it("the failure estimate is an EWMA with weight 0.25; successes count as completed", () => {
+  it("failures and successes feed the estimates (rate, latency) that candidates show; successes count as completed", () => {
     const r = registry();
     r.onHeartbeat(0, CALC.a, heartbeatPacket("a", 1));
-    r.recordOutcome("calc-a", true);
-    expect(r.get("calc-a")?.failureEstimate).toBe(0.25);
-    r.recordOutcome("calc-a", true);
-    expect(r.get("calc-a")?.failureEstimate).toBe(0.4375);
-    r.recordOutcome("calc-a", false);
-    expect(r.get("calc-a")).toMatchObject({ failureEstimate: 0.328125, completedCount: 1 });
-    r.recordOutcome("calc-unknown", true); // ignored, no throw
+    r.recordFailure(0, "calc-a", "timeout");
+    expect(r.failureRate(0, "calc-a")).toBeCloseTo(1 / 3, 12);
+    r.recordFailure(0, "calc-a", "outvoted");
+    expect(r.failureRate(0, "calc-a")).toBeCloseTo(1 / 2, 12);
+    r.recordSuccess(0, "calc-a", 40);
+    expect(r.failureRate(0, "calc-a")).toBeCloseTo(2 / 5, 12);
+    expect(r.get("calc-a")).toMatchObject({ completedCount: 1 });
+    expect(r.candidates(0)[0]).toMatchObject({ failureRate: 0.4, latencyMs: 40 });
+    r.recordFailure(0, "calc-unknown", "death"); // ignored, no throw
+    r.recordSuccess(0, "calc-unknown", 1);
     expect(r.size).toBe(1);
+    expect(r.estimates.size).toBe(1);
+  });
+
+  it("an evicted calculator's estimates are forgotten: it comes back with a clean record", () => {
+    const r = registry();
+    r.onHeartbeat(0, CALC.a, heartbeatPacket("a", 1));
+    r.recordFailure(0, "calc-a", "death");
+    r.expire(401);
+    expect(r.expire(4_001).evicted).toEqual(["calc-a"]);
+    expect(r.estimates.size).toBe(0);
+    r.onHeartbeat(5_000, CALC.a, heartbeatPacket("a", 2));
+    expect(r.failureRate(5_000, "calc-a")).toBe(0);
   });
 });

@@ -9,14 +9,23 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import { compareLeastLoaded, leastLoaded } from "../../../src/placement/least-loaded.js";
-import { type CalculatorView, FAILING_ESTIMATE_MIN } from "../../../src/placement/placement.js";
+import { type CalculatorView, FAILING_RATE_MIN } from "../../../src/placement/placement.js";
 
 function view(id: string, overrides: Partial<CalculatorView> = {}): CalculatorView {
-  return { id, capacity: 2, freeSlots: 2, failureEstimate: 0, isSuspect: false, lastAssignedMs: 0, ...overrides };
+  return {
+    id,
+    capacity: 2,
+    freeSlots: 2,
+    failureRate: 0,
+    latencyMs: undefined,
+    isSuspect: false,
+    lastAssignedMs: 0,
+    ...overrides,
+  };
 }
 
 const isHealthyIdle = (v: CalculatorView): boolean =>
-  !v.isSuspect && v.failureEstimate < FAILING_ESTIMATE_MIN && v.freeSlots > 0 && v.freeSlots === v.capacity;
+  !v.isSuspect && v.failureRate < FAILING_RATE_MIN && v.freeSlots > 0 && v.freeSlots === v.capacity;
 
 describe("leastLoaded.pick", () => {
   it("picks nothing from no candidates or only full ones", () => {
@@ -26,13 +35,13 @@ describe("leastLoaded.pick", () => {
 
   it("never picks a calculator without a free slot, even the healthiest", () => {
     const busy = view("a", { freeSlots: 0, lastAssignedMs: -1_000 });
-    const failing = view("b", { failureEstimate: 0.9 });
+    const failing = view("b", { failureRate: 0.9 });
     expect(leastLoaded.pick([busy, failing])).toBe("b");
   });
 
   it("prefers a healthy idle calculator over a suspect or a failing one", () => {
     const suspect = view("a", { isSuspect: true, lastAssignedMs: -1_000 });
-    const failing = view("b", { failureEstimate: FAILING_ESTIMATE_MIN, lastAssignedMs: -1_000 });
+    const failing = view("b", { failureRate: FAILING_RATE_MIN, lastAssignedMs: -1_000 });
     const healthy = view("c", { lastAssignedMs: 5_000 });
     expect(leastLoaded.pick([suspect, failing, healthy])).toBe("c");
     expect(leastLoaded.pick([healthy, failing, suspect])).toBe("c");
@@ -40,14 +49,14 @@ describe("leastLoaded.pick", () => {
 
   it("prefers a healthy loaded calculator over a failing idle one, and failing over suspect", () => {
     const loaded = view("a", { capacity: 4, freeSlots: 1 });
-    const failing = view("b", { failureEstimate: 0.6 });
+    const failing = view("b", { failureRate: 0.6 });
     const suspect = view("c", { isSuspect: true });
     expect(leastLoaded.pick([failing, suspect, loaded])).toBe("a");
     expect(leastLoaded.pick([suspect, failing])).toBe("b");
   });
 
-  it("a failure estimate just below FAILING_ESTIMATE_MIN is still healthy", () => {
-    const nearlyFailing = view("a", { failureEstimate: FAILING_ESTIMATE_MIN - 0.01 });
+  it("a failure estimate just below FAILING_RATE_MIN is still healthy", () => {
+    const nearlyFailing = view("a", { failureRate: FAILING_RATE_MIN - 0.01 });
     const loaded = view("b", { capacity: 4, freeSlots: 1 });
     expect(leastLoaded.pick([loaded, nearlyFailing])).toBe("a");
   });
@@ -61,7 +70,7 @@ describe("leastLoaded.pick", () => {
   });
 
   it("at equal load the lower failure estimate wins", () => {
-    expect(leastLoaded.pick([view("a", { failureEstimate: 0.3 }), view("b", { failureEstimate: 0.1 })])).toBe("b");
+    expect(leastLoaded.pick([view("a", { failureRate: 0.3 }), view("b", { failureRate: 0.1 })])).toBe("b");
   });
 
   it("ties are spread: the one assigned longest ago wins, then the smaller id", () => {
@@ -76,7 +85,8 @@ const arbitraryView = fc.record({
   id: fc.constantFrom("c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"),
   capacity: fc.integer({ min: 1, max: 8 }),
   usedSlots: fc.integer({ min: 0, max: 8 }),
-  failureEstimate: fc.double({ min: 0, max: 1, noNaN: true }),
+  failureRate: fc.double({ min: 0, max: 1, noNaN: true }),
+  latencyMs: fc.option(fc.integer({ min: 0, max: 10_000 }), { nil: undefined }),
   isSuspect: fc.boolean(),
   lastAssignedMs: fc.integer({ min: -1, max: 10_000 }),
 });
