@@ -46,6 +46,7 @@ export function dispatcherCoreConfig(file: DispatcherFileConfig): DispatcherCore
     assignRetryMs: file.assignRetryMs,
     probeIntervalMs: file.probeIntervalMs,
     placement: leastLoaded,
+    failureHalfLifeMs: file.failureHalfLifeMs,
     replication: file.replication,
     hedging: file.hedging,
   };

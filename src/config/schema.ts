@@ -65,6 +65,8 @@ export const DispatcherFileConfig = z
       })
       .prefault({}),
     placement: z.enum(["least-loaded"]).default("least-loaded"),
+    /** Half-life of the per-calculator failure counts (dispatcher/estimates.ts). */
+    failureHalfLifeMs: positiveMs.max(86_400_000).default(60_000),
     calculatorsMax: z.int().min(1).max(100_000).default(1_000),
     tasksMax: z.int().min(1).max(1_000_000).default(10_000),
     queueMax: z.int().min(1).max(1_000_000).default(5_000),
