@@ -7,6 +7,7 @@ import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { DispatcherFileConfig } from "../config/schema.js";
 import { startDispatcher } from "../dispatcher/daemon.js";
 import type { DispatcherCoreConfig } from "../dispatcher/types.js";
+import { SqliteJournalStore } from "../journal/sqlite-store.js";
 import { leastLoaded } from "../placement/least-loaded.js";
 import { systemClock } from "../runtime/clock.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
@@ -27,6 +28,7 @@ interface DispatcherFlags extends CommonFlags {
   taskTimeoutMs?: string;
   queueTimeoutMs?: string;
   keyFile?: string;
+  journal?: string;
 }
 
 /** Turns the validated file config into core settings. */
@@ -67,6 +69,7 @@ function resolveConfig(flags: DispatcherFlags): DispatcherFileConfig {
     ...(flags.queueTimeoutMs === undefined
       ? {}
       : { queueTimeoutMs: parseNumberFlag(flags.queueTimeoutMs, "--queue-timeout-ms", 1, 86_400_000) }),
+    ...(flags.journal === undefined ? {} : { journal: { ...file.journal, path: flags.journal } }),
   };
   const config = parseConfig(DispatcherFileConfig, merged, flags.config ?? "the command line");
   return config;
@@ -82,11 +85,20 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--heartbeat-timeout-ms <ms>", "declare a silent calculator dead after this long")
       .option("--task-timeout-ms <ms>", "re-place a task whose calculator has not answered in this time")
       .option("--queue-timeout-ms <ms>", "fail a task not completed this long after it arrived")
-      .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)");
+      .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)")
+      .option("--journal <file>", "keep tasks and answers in this journal file (overrides journal.path)");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<DispatcherFlags>();
     const config = resolveConfig(flags);
     const log = loggerFor("dispatcher", config.nodeId, flags);
+    const store =
+      config.journal.path === null
+        ? undefined
+        : new SqliteJournalStore({
+            path: config.journal.path,
+            sync: config.journal.sync,
+            maxBytes: config.journal.maxBytes,
+          });
     const transport = await openEdge({
       host: config.listen.host,
       port: config.listen.port,
@@ -101,9 +113,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       clock: systemClock,
       scheduleFlush: flushAfterIo,
       log,
+      ...(store === undefined ? {} : { journal: { store, wallMs: () => Date.now(), scheduleCommit: flushAfterIo } }),
     });
     log.info(
-      { host: transport.local.host, port: transport.local.port, config: flags.config ?? null },
+      {
+        host: transport.local.host,
+        port: transport.local.port,
+        config: flags.config ?? null,
+        journal: config.journal.path,
+      },
       "dispatcher started",
     );
     onShutdownSignal(async (signal) => {

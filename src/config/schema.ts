@@ -77,6 +77,14 @@ export const DispatcherFileConfig = z
     probeIntervalMs: positiveMs.default(1_000),
     tickMs: z.int().min(1).max(1_000).default(10),
     auth,
+    /** SPEC 5.4; docs/JOURNAL.md. path null = no journal. */
+    journal: z
+      .strictObject({
+        path: z.string().min(1).nullable().default(null),
+        sync: z.enum(["full", "normal", "off"]).default("full"),
+        maxBytes: z.int().min(65_536).default(1_073_741_824),
+      })
+      .prefault({}),
   })
   .refine((c) => c.queueMax <= c.tasksMax, { message: "queueMax must not exceed tasksMax", path: ["queueMax"] })
   .refine((c) => c.calculatorEvictAfterMs >= c.heartbeatTimeoutMs, {

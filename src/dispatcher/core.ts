@@ -33,6 +33,17 @@ import { calculatorStatuses, type DispatcherStatus } from "./status.js";
 import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
 
+/** A task read back from the journal (see restoreTask). */
+export interface RestoredTask {
+  readonly taskId: TaskId;
+  readonly client: Endpoint;
+  readonly input: string;
+  readonly rounds: number;
+  readonly priority: number;
+  /** How long ago (ms) it arrived, by the wall clock. */
+  readonly ageMs: number;
+}
+
 /** A final answer to a client. */
 export type FinalPacket = Extract<Packet, { type: "task.result" | "task.failed" }>;
 
@@ -321,6 +332,47 @@ export class DispatcherCore {
       to: task.client,
       packet: { v: PROTOCOL_VERSION, type: "task.ack", from: this.#config.nodeId, taskId: task.taskId, state },
     };
+  }
+
+  /**
+   * Re-admits a task read back from the journal after a restart (SPEC 5.4): queued again with the
+   * time it had left (`ageMs` since it arrived; past its deadline it is answered `timeout` at the
+   * next tick). Outputs as for a submit; no receipt (the client had one before the restart).
+   */
+  restoreTask(nowMs: number, restored: RestoredTask): DispatcherOutput[] {
+    const { table, replication } = this.#ctx;
+    assert(restored.ageMs >= 0, "a restored task's age is not negative");
+    if (table.get(restored.taskId) !== undefined || this.#finals.has(nowMs, restored.taskId)) return [];
+    const outputs: DispatcherOutput[] = [];
+    const task = newTaskEntry({
+      taskId: restored.taskId,
+      client: restored.client,
+      input: restored.input,
+      rounds: restored.rounds,
+      priority: restored.priority,
+      arrivedMs: nowMs - restored.ageMs,
+      deadlineMs: nowMs - restored.ageMs + this.#config.queueTimeoutMs,
+      factor: replication.factor,
+      quorum: replication.quorum,
+    });
+    if (table.size >= this.#config.tasksMax) {
+      this.#answer(nowMs, task, this.#failedPacket(task.taskId, "overloaded"), outputs);
+      return outputs;
+    }
+    table.add(task);
+    reconcile(this.#ctx, nowMs, task, "primary", outputs);
+    return outputs;
+  }
+
+  /** Puts a final answer read back from the journal into the recent-results cache (duplicate submits get it). */
+  restoreFinal(nowMs: number, packet: FinalPacket): void {
+    assert(this.#ctx.table.get(packet.taskId) === undefined, "a restored final belongs to no live task");
+    this.#finals.set(nowMs, packet.taskId, packet);
+  }
+
+  /** A final answer still in the recent-results cache, if any (the operator's `result ID`). */
+  finalOf(nowMs: number, taskId: TaskId): FinalPacket | undefined {
+    return this.#finals.get(nowMs, taskId);
   }
 
   /** A task's current state, for the operator CLI and tests. */

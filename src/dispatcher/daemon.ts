@@ -4,7 +4,8 @@
  * per-packet detail at debug only.
  */
 import type { Logger } from "pino";
-
+import { createJournalShell, type JournalShell } from "../journal/journal-shell.js";
+import type { JournalStore } from "../journal/journal-store.js";
 import type { Clock } from "../runtime/clock.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
@@ -24,12 +25,21 @@ export interface DispatcherDeps {
   readonly log: Logger;
   /** Coalesce sends per peer per turn (see SendBatcher); absent = one datagram per packet. */
   readonly scheduleFlush?: FlushScheduler;
+  /** The journal (SPEC 5.4); absent = tasks and answers live in memory only. */
+  readonly journal?: {
+    readonly store: JournalStore;
+    /** Wall clock (ms since the epoch). */
+    readonly wallMs: () => number;
+    readonly scheduleCommit: (commit: () => void) => void;
+  };
 }
 
 /** A running dispatcher. */
 export interface DispatcherHandle {
   readonly core: DispatcherCore;
   readonly counters: Counters;
+  /** The journal, when there is one. */
+  readonly journal: JournalShell | undefined;
   stop(): Promise<void>;
 }
 
@@ -104,16 +114,34 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         break;
     }
   };
-  const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform, {
+  const journal =
+    deps.journal === undefined
+      ? undefined
+      : createJournalShell({
+          core,
+          store: deps.journal.store,
+          nodeId: deps.config.nodeId,
+          clock: deps.clock,
+          wallMs: deps.journal.wallMs,
+          log: deps.log,
+          resultsTtlMs: deps.config.resultsCacheTtlMs,
+          resultsMax: deps.config.resultsCacheMax,
+          tasksMax: deps.config.tasksMax,
+          scheduleCommit: deps.journal.scheduleCommit,
+        });
+  const host = new CoreHost(deps.transport, journal?.gate ?? core, () => deps.clock.nowMs(), perform, {
     ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
   });
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
+  journal?.start(host);
   ticker.arm();
   return {
     core,
     counters,
+    journal,
     async stop() {
       ticker.stop();
+      journal?.stop();
       await deps.transport.close();
       for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
       for (const [name, count] of Object.entries(host.sendCounts())) counters.add(name, count);

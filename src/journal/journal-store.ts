@@ -1,0 +1,63 @@
+/**
+ * What the dispatcher's journal needs from a storage engine: durable batches of task and final-answer
+ * records keyed by task id, a load for recovery, expiry of old answers, and checkpoints. One
+ * implementation today (`sqlite-store.ts`, SQLite through `libsql`); a move to another engine (for
+ * example Node 22's `node:sqlite`) is one new file behind this interface. See docs/JOURNAL.md.
+ */
+
+/** A task as it was accepted: enough to run it again after a restart. */
+export interface JournaledTask {
+  readonly taskId: string;
+  readonly clientHost: string;
+  readonly clientPort: number;
+  readonly input: string;
+  readonly rounds: number;
+  readonly priority: number;
+  /** Wall-clock time (ms since the epoch) the task arrived at the dispatcher. */
+  readonly arrivedWallMs: number;
+}
+
+/** A final answer as it was sent: the packet's JSON text and when (wall clock, ms) it was given. */
+export interface JournaledFinal {
+  readonly taskId: string;
+  readonly packetJson: string;
+  readonly answeredWallMs: number;
+}
+
+/** One record to make durable: a task accepted, or a task's final answer. */
+export type JournalRecord =
+  | { readonly kind: "task"; readonly task: JournaledTask }
+  | { readonly kind: "final"; readonly final: JournaledFinal };
+
+/** What a load found: unfinished tasks, final answers, and what it had to skip (never fatal). */
+export interface JournalContents {
+  /** Tasks accepted and not yet answered, in arrival order. */
+  readonly unfinished: JournaledTask[];
+  /** Final answers still kept, oldest first. */
+  readonly finals: JournaledFinal[];
+  /** Records that failed their checksum or could not be read (damage), skipped. */
+  readonly skippedCount: number;
+  /** Human-readable notes on damage found and what was done about it (empty when clean). */
+  readonly damage: string[];
+}
+
+/** Why a write failed (`full`: disk or journal.maxBytes full; `io`: any other I/O error). */
+export type JournalWriteFailure = { readonly code: "full" | "io"; readonly message: string };
+
+/** A durable, bounded store of journal records. Every method is synchronous (group commit per turn). */
+export interface JournalStore {
+  /** Reads everything back (recovery); damaged records are skipped and reported, never thrown. */
+  load(): JournalContents;
+  /** Makes `records` durable as one transaction; on failure nothing of the batch is stored. */
+  commit(records: readonly JournalRecord[]): JournalWriteFailure | undefined;
+  /**
+   * Forgets answered tasks whose answer is older than `beforeWallMs`, and the oldest answers beyond
+   * `finalsMax`; returns how many records went.
+   */
+  expire(beforeWallMs: number, finalsMax: number): number;
+  /** Moves the write-ahead log into the database file (run on a timer, off the commit path). */
+  checkpoint(): void;
+  /** Bytes on disk now (database plus its write-ahead log), for tests and metrics. */
+  sizeBytes(): number;
+  close(): void;
+}

@@ -1,0 +1,142 @@
+/**
+ * Goal: with a journal, kill -9 of the dispatcher loses nothing (SPEC 5.4). Tasks submitted and
+ * acknowledged before the kill all run to exactly one final answer after a restart on the same port,
+ * and their answers are still served (to a repeated submit of the same id) after a second kill -9.
+ * A journal path that is another file is refused with exit 2 naming it, and the file is left as it was.
+ * Method: real processes on 127.0.0.1; a dgram socket in the test is the submitter (it stays up
+ * across the restarts, as a client would); results are checked against SHA-256 computed here.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { signalChild } from "../../src/cluster/children.js";
+import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
+
+const E2E_TIMEOUT_MS = 60_000;
+const TASK_COUNT = 20;
+
+function expected(input: string, rounds: number): string {
+  let h = input;
+  for (let i = 0; i < rounds; i += 1) h = createHash("sha256").update(h, "utf8").digest("hex");
+  return h;
+}
+
+interface Submitter {
+  readonly socket: Socket;
+  /** Every packet received, by type then task id. */
+  readonly seen: { type: string; taskId: string; result?: string; reason?: string }[];
+  submit(port: number, taskId: string, input: string, rounds: number): void;
+}
+
+async function submitter(): Promise<Submitter> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const seen: Submitter["seen"] = [];
+  socket.on("message", (bytes) => {
+    const packet = JSON.parse(bytes.toString("utf8")) as { type: string; packets?: unknown[] };
+    const packets = packet.type === "batch" ? (packet.packets as Submitter["seen"]) : [packet as Submitter["seen"][0]];
+    seen.push(...packets);
+  });
+  return {
+    socket,
+    seen,
+    submit(port, taskId, input, rounds) {
+      const packet = { v: 1, type: "task.submit", from: "e2e-submitter", taskId, input, rounds };
+      socket.send(Buffer.from(JSON.stringify(packet)), port, "127.0.0.1");
+    },
+  };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const startedMs = performance.now();
+  while (!condition()) {
+    if (performance.now() - startedMs > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A line the child logged before it said "dispatcher started" (the harness waits for that one). */
+function logLine(dir: string, name: string, msg: string): Record<string, unknown> {
+  const lines = readFileSync(join(dir, `${name}.log`), "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("{"));
+  const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l["msg"] === msg);
+  if (line === undefined) throw new Error(`${name} did not log "${msg}"`);
+  return line;
+}
+
+const finalsOf = (s: Submitter, taskId: string) =>
+  s.seen.filter((p) => p.taskId === taskId && (p.type === "task.result" || p.type === "task.failed"));
+
+describe("journal (e2e)", () => {
+  beforeAll(requireBuild);
+  afterEach(stopAll);
+
+  it(
+    "kill -9 right after the acknowledgements: every task completes exactly once after a restart, and answers survive a second kill -9",
+    async () => {
+      const dir = tempDir();
+      const journal = join(dir, "journal.db");
+      const first = await startDispatcher(dir, ["--journal", journal, "--queue-timeout-ms", "60000"]);
+      const port = first.port;
+      const s = await submitter();
+      const tasks = Array.from({ length: TASK_COUNT }, (_, i) => ({
+        taskId: randomUUID(),
+        input: `task-${i}`,
+        rounds: 1 + i,
+      }));
+      for (const t of tasks) s.submit(port, t.taskId, t.input, t.rounds);
+      await until(
+        () => tasks.every((t) => s.seen.some((p) => p.taskId === t.taskId && p.type === "task.ack")),
+        10_000,
+        "acks",
+      );
+      // No calculator yet: nothing can have run. Acknowledged, then killed.
+      signalChild(first.child, "SIGKILL");
+      await first.child.exited;
+
+      const second = await startDispatcher(dir, ["--journal", journal], port);
+      const loaded = logLine(dir, second.child.name, "journal loaded");
+      expect(loaded["unfinished"]).toBe(TASK_COUNT);
+      startCalculator(dir, "calc-1", port, ["--compute-ms", "0,50", "--capacity", "4"]);
+      await until(() => tasks.every((t) => finalsOf(s, t.taskId).length > 0), 30_000, "final answers after restart");
+      for (const t of tasks) {
+        const finals = finalsOf(s, t.taskId);
+        expect(finals).toHaveLength(1);
+        expect(finals[0]?.result).toBe(expected(t.input, t.rounds));
+      }
+
+      signalChild(second.child, "SIGKILL");
+      await second.child.exited;
+      const third = await startDispatcher(dir, ["--journal", journal], port);
+      const reloaded = logLine(dir, third.child.name, "journal loaded");
+      expect(reloaded["finals"]).toBe(TASK_COUNT);
+      expect(reloaded["unfinished"]).toBe(0);
+      // Asking again for each id answers from the journal with the same result, not a new run.
+      for (const t of tasks) s.submit(port, t.taskId, t.input, t.rounds);
+      await until(() => tasks.every((t) => finalsOf(s, t.taskId).length === 2), 10_000, "answers from the journal");
+      for (const t of tasks) expect(finalsOf(s, t.taskId)[1]?.result).toBe(expected(t.input, t.rounds));
+      s.socket.close();
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "refuses a journal path that is another file with exit 2 naming it, and leaves the file as it was",
+    async () => {
+      const dir = tempDir();
+      const notes = join(dir, "notes.txt");
+      writeFileSync(notes, "not a journal\n");
+      const run = await runToEnd("run-dispatcher", ["--listen", "127.0.0.1:0", "--journal", notes]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(notes);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(readFileSync(notes, "utf8")).toBe("not a journal\n");
+    },
+    E2E_TIMEOUT_MS,
+  );
+});
