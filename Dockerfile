@@ -16,6 +16,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY config ./config
+COPY deploy ./deploy
+# The journal's directory (journal.path in config/docker/dispatcher.json), owned by the daemon's
+# user; compose and Kubernetes mount a volume here so it outlives the container.
+RUN mkdir -p /var/lib/udp-cluster && chown node:node /var/lib/udp-cluster
+VOLUME ["/var/lib/udp-cluster"]
 # The official image's unprivileged user (uid 1000).
 USER node
 # The daemons log pino JSON lines to stderr when it is not a terminal (always the case here).

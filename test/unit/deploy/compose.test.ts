@@ -30,6 +30,7 @@ interface Service {
 }
 
 const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, "utf8"), { merge: true }) as {
+  volumes?: Record<string, unknown>;
   services: Record<string, Service>;
 };
 const services = compose.services;
@@ -122,6 +123,23 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("keeps the dispatcher's journal on a named volume and health-checks dispatcher and calculators by a UDP round trip", () => {
+    const config = loadServiceConfig("dispatcher") as { journal: { path: string | null } };
+    const journalDir = (config.journal.path ?? "").replace(/\/[^/]+$/, "");
+    expect(journalDir).not.toBe("");
+    const dispatcher = services["dispatcher"] as Service & { volumes?: string[]; healthcheck?: { test?: string[] } };
+    const mount = (dispatcher.volumes ?? []).find((v) => v.endsWith(`:${journalDir}`));
+    expect(mount, "a volume mounted at the journal's directory").toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(mount?.split(":")[0]);
+    expect(dockerfile).toContain(`chown node:node ${journalDir}`);
+    for (const name of ["dispatcher", "calculator"]) {
+      const check = (services[name] as Service & { healthcheck?: { test?: string[] } }).healthcheck?.test ?? [];
+      expect(check.slice(0, 3), name).toEqual(["CMD", "node", "deploy/udp-probe.mjs"]);
+      expect(existsSync(`${ROOT}deploy/udp-probe.mjs`)).toBe(true);
+    }
+    expect(dockerfile).toMatch(/^COPY deploy \.\/deploy$/m);
+  });
+
   it("gives every service a restart policy and builds the repository's Dockerfile", () => {
     for (const [name, service] of Object.entries(services)) {
       expect(["always", "unless-stopped", "on-failure"], name).toContain(service.restart);
@@ -133,8 +151,8 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
   const fromLines = dockerfile.split("\n").filter((line) => /^FROM\s/i.test(line));
 
-  it("builds every stage on Node 20", () => {
-    expect(fromLines.length).toBeGreaterThan(0);
+  it("builds every stage on Node 20, in more than one stage (the build tools stay out of the image)", () => {
+    expect(fromLines.length).toBeGreaterThan(1);
     for (const line of fromLines) expect(line).toMatch(/^FROM\s+node:20[\w.-]*(\s+AS\s+\w+)?\s*$/i);
   });
 
