@@ -59,14 +59,21 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-/** A line the child logged before it said "dispatcher started" (the harness waits for that one). */
-function logLine(dir: string, name: string, msg: string): Record<string, unknown> {
-  const lines = readFileSync(join(dir, `${name}.log`), "utf8")
-    .split("\n")
-    .filter((l) => l.startsWith("{"));
-  const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l["msg"] === msg);
-  if (line === undefined) throw new Error(`${name} did not log "${msg}"`);
-  return line;
+/** A line the child logged before it said "dispatcher started" (the harness waits for that one); the log file may lag. */
+async function logLine(dir: string, name: string, msg: string): Promise<Record<string, unknown>> {
+  let line: Record<string, unknown> | undefined;
+  await until(
+    () => {
+      const lines = readFileSync(join(dir, `${name}.log`), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("{"));
+      line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l["msg"] === msg);
+      return line !== undefined;
+    },
+    10_000,
+    `${name} to log "${msg}"`,
+  );
+  return line as Record<string, unknown>;
 }
 
 const finalsOf = (s: Submitter, taskId: string) =>
@@ -100,7 +107,7 @@ describe("journal (e2e)", () => {
       await first.child.exited;
 
       const second = await startDispatcher(dir, ["--journal", journal], port);
-      const loaded = logLine(dir, second.child.name, "journal loaded");
+      const loaded = await logLine(dir, second.child.name, "journal loaded");
       expect(loaded["unfinished"]).toBe(TASK_COUNT);
       startCalculator(dir, "calc-1", port, ["--compute-ms", "0,50", "--capacity", "4"]);
       await until(() => tasks.every((t) => finalsOf(s, t.taskId).length > 0), 30_000, "final answers after restart");
@@ -113,7 +120,7 @@ describe("journal (e2e)", () => {
       signalChild(second.child, "SIGKILL");
       await second.child.exited;
       const third = await startDispatcher(dir, ["--journal", journal], port);
-      const reloaded = logLine(dir, third.child.name, "journal loaded");
+      const reloaded = await logLine(dir, third.child.name, "journal loaded");
       expect(reloaded["finals"]).toBe(TASK_COUNT);
       expect(reloaded["unfinished"]).toBe(0);
       // Asking again for each id answers from the journal with the same result, not a new run.
