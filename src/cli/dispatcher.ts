@@ -2,14 +2,17 @@
  * `run-dispatcher --config FILE`: validates the config (flags override file, file overrides
  * defaults), binds the UDP socket and runs the dispatcher until SIGINT/SIGTERM.
  */
+
+import { randomInt } from "node:crypto";
 import { Command } from "commander";
 import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { DispatcherFileConfig } from "../config/schema.js";
 import { startDispatcher } from "../dispatcher/daemon.js";
 import type { DispatcherCoreConfig } from "../dispatcher/types.js";
 import { SqliteJournalStore } from "../journal/sqlite-store.js";
-import { leastLoaded } from "../placement/least-loaded.js";
+import { createPlacementPolicy } from "../placement/policies.js";
 import { systemClock } from "../runtime/clock.js";
+import { seededRng } from "../runtime/rng.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
 import {
   type CommonFlags,
@@ -31,8 +34,14 @@ interface DispatcherFlags extends CommonFlags {
   journal?: string;
 }
 
-/** Turns the validated file config into core settings. */
-export function dispatcherCoreConfig(file: DispatcherFileConfig): DispatcherCoreConfig {
+/**
+ * Turns the validated file config into core settings. `placementSeed` seeds the policies that draw
+ * (random, power-of-two); by default a fresh one from crypto each start.
+ */
+export function dispatcherCoreConfig(
+  file: DispatcherFileConfig,
+  placementSeed: number = randomInt(2 ** 32),
+): DispatcherCoreConfig {
   return {
     nodeId: file.nodeId,
     heartbeatTimeoutMs: file.heartbeatTimeoutMs,
@@ -47,7 +56,7 @@ export function dispatcherCoreConfig(file: DispatcherFileConfig): DispatcherCore
     ackDelayMs: file.ackDelayMs,
     assignRetryMs: file.assignRetryMs,
     probeIntervalMs: file.probeIntervalMs,
-    placement: leastLoaded,
+    placement: createPlacementPolicy(file.placement, { rng: seededRng(placementSeed) }),
     failureHalfLifeMs: file.failureHalfLifeMs,
     replication: file.replication,
     hedging: file.hedging,

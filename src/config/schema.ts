@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 
+import { PLACEMENT_NAMES } from "../placement/policies.js";
 import { CAPACITY_MAX, INPUT_CHARS_MAX, NODE_ID_CHARS_MAX, ROUNDS_MAX } from "../protocol/limits.js";
 
 const port = z.int().min(0).max(65_535);
@@ -64,7 +65,12 @@ export const DispatcherFileConfig = z
         budget: z.number().min(0).max(10).default(0.1),
       })
       .prefault({}),
-    placement: z.enum(["least-loaded"]).default("least-loaded"),
+    placement: z
+      .enum(PLACEMENT_NAMES, {
+        error: (issue) =>
+          `unknown placement policy ${JSON.stringify(issue.input)}; valid policies are ${PLACEMENT_NAMES.join(", ")}`,
+      })
+      .default("least-loaded"),
     /** Half-life of the per-calculator failure counts (dispatcher/estimates.ts). */
     failureHalfLifeMs: positiveMs.max(86_400_000).default(60_000),
     calculatorsMax: z.int().min(1).max(100_000).default(1_000),

@@ -1,19 +1,11 @@
 /**
- * Least-loaded placement (SPEC section 5, guarantee 7): a busy or failing calculator is never chosen
- * while a healthy idle one exists. Order: healthy before suspect or failing, then lowest load per
- * slot, then lowest failure estimate, then longest since last assignment (spreads equal ones).
+ * Least-loaded placement, the default (SPEC section 5, guarantee 7): a busy or failing calculator is
+ * never chosen while a healthy idle one exists. Order: healthy before failing before suspect, then
+ * lowest load per slot, then lowest failure rate, then longest since last assignment (spreads equal
+ * ones), then id.
  */
 import type { NodeId } from "../protocol/packets.js";
-import { type CalculatorView, FAILING_RATE_MIN, type PlacementPolicy } from "./placement.js";
-
-function healthRank(view: CalculatorView): number {
-  if (view.isSuspect) return 2;
-  return view.failureRate >= FAILING_RATE_MIN ? 1 : 0;
-}
-
-function loadPerSlot(view: CalculatorView): number {
-  return (view.capacity - view.freeSlots) / view.capacity;
-}
+import { type CalculatorView, compareIds, healthRank, loadPerSlot, type PlacementPolicy } from "./placement.js";
 
 /** Negative when `a` is the better choice. */
 export function compareLeastLoaded(a: CalculatorView, b: CalculatorView): number {
@@ -22,11 +14,11 @@ export function compareLeastLoaded(a: CalculatorView, b: CalculatorView): number
     loadPerSlot(a) - loadPerSlot(b) ||
     a.failureRate - b.failureRate ||
     a.lastAssignedMs - b.lastAssignedMs ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    compareIds(a.id, b.id)
   );
 }
 
-/** The least-loaded policy. */
+/** The least-loaded policy (stateless: one instance serves every dispatcher). */
 export const leastLoaded: PlacementPolicy = {
   name: "least-loaded",
   pick(candidates: readonly CalculatorView[]): NodeId | undefined {

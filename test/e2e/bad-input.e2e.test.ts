@@ -162,6 +162,17 @@ describe("bad configuration and flags exit 2 with one readable paragraph", () =>
       expect: [/repmax\.json/, /replication/, /maxCopies must be at least factor/],
     },
     {
+      name: "unknown placement policy",
+      bin: "run-dispatcher",
+      args: () => ["-c", file("place.json", '{"placement":"fastest"}')],
+      expect: [
+        /place\.json/,
+        /placement/,
+        /"fastest"/,
+        /least-loaded, round-robin, random, power-of-two, least-latency/,
+      ],
+    },
+    {
       name: "calculator min > max",
       bin: "run-calculator",
       args: () => ["-s", file("calc.json", '{"computeMs":{"min":9,"max":1}}')],

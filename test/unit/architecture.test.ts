@@ -32,7 +32,10 @@ function isPure(path: string): boolean {
     /^src\/.*\/?core\.ts$/.test(path) ||
     path === "src/overlay/echo.ts" ||
     path === "src/overlay/finn.ts" ||
-    path.startsWith("src/protocol/")
+    path.startsWith("src/protocol/") ||
+    path.startsWith("src/placement/") ||
+    path === "src/dispatcher/estimates.ts" ||
+    path === "src/dispatcher/status.ts"
   );
 }
 
