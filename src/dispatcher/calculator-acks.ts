@@ -7,7 +7,8 @@
 
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
-import { type DispatchContext, drainQueue, loseCopy } from "./placement.js";
+import { loseCopy } from "./copy-losses.js";
+import { type DispatchContext, drainQueue } from "./placement.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 

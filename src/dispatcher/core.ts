@@ -16,17 +16,10 @@ import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
 import { onCalculatorAck } from "./calculator-acks.js";
+import { expireCalculators, expireCopies, forgetLostCopies, loseCopy, reviveCopies } from "./copy-losses.js";
 import { newDispatchContext } from "./dispatch-context.js";
 import { scanHedges } from "./hedger.js";
-import {
-  type DispatchContext,
-  drainQueue,
-  expireCalculators,
-  expireCopies,
-  loseCopy,
-  reconcile,
-  sendAssign,
-} from "./placement.js";
+import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
 import { onResult } from "./results.js";
 import { calculatorStatuses, type DispatcherStatus } from "./status.js";
@@ -155,7 +148,7 @@ export class DispatcherCore {
    */
   nextDeadlineMs(): number | undefined {
     const { table, cancels } = this.#ctx;
-    let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs);
+    let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs, this.#ctx.probeWakeMs);
     dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs);
     // Both maps are in due order: every task gets the same queueTimeoutMs, every receipt ackDelayMs.
     for (const task of table.values()) {
@@ -192,6 +185,7 @@ export class DispatcherCore {
       if (task !== undefined) outputs.push(this.#receipt(task));
     }
     if (ctx.hedgeWakeMs <= nowMs) scanHedges(ctx, nowMs, outputs);
+    if (ctx.probeWakeMs <= nowMs) ctx.probeWakeMs = Number.POSITIVE_INFINITY; // drainQueue sets it again
     drainQueue(ctx, nowMs, outputs);
     this.#finals.prune(nowMs);
     return outputs;
@@ -264,6 +258,7 @@ export class DispatcherCore {
         break;
       case "recovered":
         outputs.push({ kind: "calculator_recovered", calculatorId });
+        reviveCopies(this.#ctx, nowMs, calculatorId, outputs);
         break;
       case "restarted":
         outputs.push({ kind: "calculator_restarted", calculatorId });
@@ -273,6 +268,7 @@ export class DispatcherCore {
           const task = this.#ctx.table.get(taskId);
           if (task !== undefined) loseCopy(this.#ctx, nowMs, task, calculatorId, "calculator_restarted", outputs);
         }
+        forgetLostCopies(this.#ctx, nowMs, calculatorId, outputs);
         break;
       case "refreshed":
         break;

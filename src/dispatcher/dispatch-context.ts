@@ -47,5 +47,6 @@ export function newDispatchContext(
     copiesStarted: { primary: 0, replica: 0, hedge: 0, replacement: 0 },
     fail,
     hedgeWakeMs: Number.POSITIVE_INFINITY,
+    probeWakeMs: Number.POSITIVE_INFINITY,
   };
 }

@@ -7,6 +7,7 @@
  */
 
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { Packet } from "../protocol/packet.js";
 import type { NodeId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import type { CancelSender } from "./cancels.js";
@@ -14,14 +15,7 @@ import type { HedgeBudget, LatencySample } from "./hedging.js";
 import type { CalculatorRegistry } from "./registry.js";
 import type { TaskCopy, TaskEntry, TaskTable } from "./task-table.js";
 import type { TrustBook } from "./trust.js";
-import type {
-  CopyKind,
-  DispatcherCoreConfig,
-  DispatcherOutput,
-  HedgingConfig,
-  ReplaceReason,
-  TaskFailureReason,
-} from "./types.js";
+import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, HedgingConfig, TaskFailureReason } from "./types.js";
 import { planCopies } from "./votes.js";
 
 /** Replication settings with every default filled in. */
@@ -50,6 +44,8 @@ export interface DispatchContext {
   readonly fail: (nowMs: number, task: TaskEntry, reason: TaskFailureReason, outputs: DispatcherOutput[]) => void;
   /** Lowered when a copy starts, so hedging's scan runs in time (ms). */
   hedgeWakeMs: number;
+  /** When an idle task's lost copies may be asked again (ms); see reviveIfIdle. */
+  probeWakeMs: number;
 }
 
 /** A task votes (k > 1 or q > 1): every copy on a calculator that never had it, at most maxCopies. */
@@ -97,10 +93,30 @@ export function reconcile(
   for (let placed = 0; placed < plan.count; placed += 1) {
     if (!placeOne(ctx, nowMs, task, copyKind, outputs)) {
       requeue(ctx, task);
+      reviveIfIdle(ctx, nowMs, task, outputs);
       return;
     }
   }
   ctx.table.queue.remove(task.taskId);
+  reviveIfIdle(ctx, nowMs, task, outputs);
+}
+
+/**
+ * A replicated task with no live copy that waits on lost ones (a slow calculator's timed-out copy)
+ * asks them again, at most every probeIntervalMs: their result may have been lost on the way, and
+ * nothing else would fetch it. The calculator answers from its results cache; the copy stays lost.
+ */
+function reviveIfIdle(ctx: DispatchContext, nowMs: number, task: TaskEntry, outputs: DispatcherOutput[]): void {
+  if (task.liveCount > 0 || !isReplicated(task) || ctx.table.get(task.taskId) !== task) return;
+  for (const copy of task.copies.values()) {
+    const calculator = ctx.registry.get(copy.calculatorId);
+    if (copy.state !== "lost" || calculator?.isAlive !== true) continue;
+    if (nowMs - copy.probedMs >= ctx.config.probeIntervalMs) {
+      copy.probedMs = nowMs;
+      outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy) });
+    }
+    ctx.probeWakeMs = Math.min(ctx.probeWakeMs, copy.probedMs + ctx.config.probeIntervalMs);
+  }
 }
 
 /** A task whose primary landed on a trusted calculator runs as one copy (adaptive replication). */
@@ -119,13 +135,17 @@ function requeue(ctx: DispatchContext, task: TaskEntry): void {
   else ctx.table.queue.enqueue(task);
 }
 
-/** Copies that may still vote: live ones, and lost ones on a calculator still alive that has not voted. */
+/**
+ * Copies that may still vote: live ones, and lost ones (timed out, or on a calculator declared dead)
+ * while their calculator is still registered: a frozen calculator comes back with the same identity
+ * and finishes what it held. Only eviction (calculatorEvictAfterMs of silence) gives up on them.
+ */
 function outstandingCount(ctx: DispatchContext, task: TaskEntry): number {
   if (task.copies.size === task.liveCount) return task.liveCount;
   let count = 0;
   for (const copy of task.copies.values()) {
     if (copy.state === "live") count += 1;
-    else if (copy.state === "lost" && ctx.registry.get(copy.calculatorId)?.isAlive === true) count += 1;
+    else if (copy.state === "lost" && ctx.registry.get(copy.calculatorId) !== undefined) count += 1;
   }
   return count;
 }
@@ -177,43 +197,19 @@ export function placeOne(
 export function sendAssign(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy, outputs: DispatcherOutput[]): void {
   const calculator = ctx.registry.get(copy.calculatorId);
   if (copy.state !== "live" || calculator === undefined) return;
-  outputs.push({
-    kind: "send",
-    to: calculator.endpoint,
-    packet: {
-      v: PROTOCOL_VERSION,
-      type: "task.assign",
-      from: ctx.config.nodeId,
-      taskId: task.taskId,
-      attempt: copy.attempt,
-      input: task.input,
-      rounds: task.rounds,
-    },
-  });
+  outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy) });
 }
 
-/**
- * Takes a live copy back from its calculator (a timed-out or dead one may still answer and vote; a
- * `busy` one never had it) and starts what the task needs instead.
- */
-export function loseCopy(
-  ctx: DispatchContext,
-  nowMs: number,
-  task: TaskEntry,
-  calculatorId: NodeId,
-  reason: ReplaceReason,
-  outputs: DispatcherOutput[],
-): void {
-  const copy = ctx.table.endCopy(task, calculatorId, "lost", reason === "busy");
-  if (copy === undefined) return;
-  if (reason === "task_timeout") ctx.registry.recordFailure(nowMs, calculatorId, "timeout");
-  outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
-  if (task.factor < ctx.replication.factor) {
-    // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
-    task.factor = ctx.replication.factor;
-    task.quorum = ctx.replication.quorum;
-  }
-  reconcile(ctx, nowMs, task, "replacement", outputs);
+function assignPacket(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy): Packet {
+  return {
+    v: PROTOCOL_VERSION,
+    type: "task.assign",
+    from: ctx.config.nodeId,
+    taskId: task.taskId,
+    attempt: copy.attempt,
+    input: task.input,
+    rounds: task.rounds,
+  };
 }
 
 /** Places queued tasks' copies, in queue order, while some calculator has a free slot. */
@@ -224,42 +220,4 @@ export function drainQueue(ctx: DispatchContext, nowMs: number, outputs: Dispatc
     if (ctx.table.get(task.taskId) !== task) continue; // answered meanwhile
     reconcile(ctx, nowMs, task, task.attempts === 0 ? "primary" : "replacement", outputs);
   }
-}
-
-/** Declares silent calculators dead (their copies are replaced) and forgets evicted ones. */
-export function expireCalculators(ctx: DispatchContext, nowMs: number, outputs: DispatcherOutput[]): void {
-  const { dead, evicted } = ctx.registry.expire(nowMs);
-  for (const calculator of dead) {
-    const taskIds = [...calculator.assigned];
-    outputs.push({ kind: "calculator_dead", calculatorId: calculator.id, taskCount: taskIds.length });
-    if (taskIds.length > 0) ctx.registry.recordFailure(nowMs, calculator.id, "death");
-    for (const taskId of taskIds) {
-      const task = ctx.table.get(taskId);
-      if (task !== undefined) loseCopy(ctx, nowMs, task, calculator.id, "calculator_dead", outputs);
-    }
-  }
-  for (const calculatorId of evicted) {
-    ctx.trust.forget(calculatorId);
-    outputs.push({ kind: "calculator_evicted", calculatorId });
-  }
-}
-
-/** Replaces the task's timed-out copies; returns when (ms) its next live copy times out. */
-export function expireCopies(
-  ctx: DispatchContext,
-  nowMs: number,
-  task: TaskEntry,
-  outputs: DispatcherOutput[],
-): number {
-  const { table } = ctx;
-  const timedOut: NodeId[] = [];
-  for (const copy of table.liveCopies(task)) if (copy.timeoutMs <= nowMs) timedOut.push(copy.calculatorId);
-  for (const calculatorId of timedOut) {
-    if (table.get(task.taskId) !== task) return Number.POSITIVE_INFINITY; // answered (no_quorum) meanwhile
-    loseCopy(ctx, nowMs, task, calculatorId, "task_timeout", outputs);
-  }
-  let wakeMs = Number.POSITIVE_INFINITY;
-  if (table.get(task.taskId) === task)
-    for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
-  return wakeMs;
 }

@@ -31,6 +31,8 @@ export interface TaskCopy {
   timeoutMs: number;
   isAcked: boolean;
   state: CopyState;
+  /** When a lost copy was last asked again for its result (ms); see placement.ts reviveIfIdle. */
+  probedMs: number;
   /** A backup copy was started for this one (hedging gives each copy one at most). */
   isHedged: boolean;
   /** A hedge for this copy was refused for lack of budget (reported once). */
@@ -135,6 +137,7 @@ export class TaskTable {
       timeoutMs: nowMs + this.#config.taskTimeoutMs,
       isAcked: false,
       state: "live",
+      probedMs: Number.NEGATIVE_INFINITY,
       isHedged: false,
       isHedgeDenied: false,
     };
@@ -165,6 +168,20 @@ export class TaskTable {
     this.#registry.get(calculatorId)?.assigned.delete(task.taskId);
     this.#assigns.settle(assignKey(task.taskId, calculatorId));
     if (forget) task.copies.delete(calculatorId);
+    return copy;
+  }
+
+  /** A lost copy whose calculator is back: live again, with its assign resent (no new attempt). */
+  reviveCopy(nowMs: number, task: TaskEntry, calculator: CalculatorEntry): TaskCopy | undefined {
+    const copy = task.copies.get(calculator.id);
+    if (copy?.state !== "lost") return undefined;
+    copy.state = "live";
+    copy.isAcked = false;
+    copy.timeoutMs = nowMs + this.#config.taskTimeoutMs;
+    task.liveCount += 1;
+    calculator.assigned.add(task.taskId);
+    this.#assigns.add(nowMs, assignKey(task.taskId, calculator.id), { task, copy }, this.#assignPolicy);
+    this.copyTimeoutWakeMs = Math.min(this.copyTimeoutWakeMs, copy.timeoutMs);
     return copy;
   }
 

@@ -204,19 +204,40 @@ describe("re-placing lost copies (k = 2, q = 2)", () => {
     expect(first.sort()).toEqual(["a", "b"]);
     h.done(10, "b", 1);
     const outputs = h.core.onTick(1_000); // calc-a's copy times out; calc-a has a free slot but had the task
-    expect(assignedTo(outputs)).toEqual([]);
+    expect(copyKinds(outputs)).toEqual([]); // no second copy on calc-a ...
+    // ... but with nothing else out, its own copy is asked again (its result may have been lost).
+    expect(outputs.filter((o) => o.kind === "send" && o.packet.type === "task.assign")).toEqual([
+      {
+        kind: "send",
+        to: endpointOf("a"),
+        packet: { v: 1, type: "task.assign", from: "disp-1", taskId: task(1), attempt: 1, input: "in-1", rounds: 3 },
+      },
+    ]);
     expect(h.core.counts().queued).toBe(1);
     expect(assignedTo(h.beat(1_010, "c"))).toEqual(["c"]);
   });
 
-  it("fails `no_quorum` when a vote is in and no calculator is left to take a dead copy's place", () => {
-    const h = new RepHarness({ ...PAIR, heartbeatTimeoutMs: 400, evictAfterMs: 4_000 });
+  it("waits for a dead calculator to come back (its copy is revived and votes), and fails `no_quorum` once it is evicted", () => {
+    const h = new RepHarness({ ...PAIR, heartbeatTimeoutMs: 400, evictAfterMs: 4_000, assignRetryMs: [100] });
     h.beat(0, "a");
     h.beat(0, "b");
     h.submit(0, 1);
     h.done(10, "b", 1);
     h.beat(300, "b");
-    expect(finals(h.core.onTick(401))).toEqual([failed(1, "no_quorum")]); // calc-a dead with its copy
+    expect(finals(h.core.onTick(401))).toEqual([]); // calc-a dead, but it may come back with its copy
+    const back = h.beat(1_000, "a");
+    expect(back).toContainEqual({ kind: "calculator_recovered", calculatorId: "calc-a" });
+    expect(assignedTo(back)).toEqual(["a"]); // the lost copy is live again: its assign is resent
+    expect(finals(h.done(1_010, "a", 1))).toHaveLength(1);
+
+    const gone = new RepHarness({ ...PAIR, heartbeatTimeoutMs: 400, evictAfterMs: 4_000 });
+    gone.beat(0, "a");
+    gone.beat(0, "b");
+    gone.submit(0, 1);
+    gone.done(10, "b", 1);
+    for (let nowMs = 300; nowMs < 4_400; nowMs += 300) gone.beat(nowMs, "b");
+    expect(finals(gone.core.onTick(401))).toEqual([]);
+    expect(finals(gone.core.onTick(4_001))).toEqual([failed(1, "no_quorum")]); // calc-a evicted
   });
 
   it("keeps waiting for a timed-out copy that may still answer rather than failing", () => {
