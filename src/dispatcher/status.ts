@@ -30,7 +30,7 @@ export interface CalculatorStatus {
   readonly state: CalculatorState;
   /** Slots it announced in its last heartbeat. */
   readonly capacity: number;
-  /** Copies it runs now: what we placed there or what it reported, whichever is more (0..capacity or more). */
+  /** Copies it runs now: what we placed there or what it reported, whichever is more; 0 when dead. */
   readonly running: number;
   /** Decaying failure rate in [0, 1] (see dispatcher/estimates.ts); 0 when never seen failing. */
   readonly failureRate: number;
@@ -81,7 +81,8 @@ export function calculatorStatuses(nowMs: number, registry: CalculatorRegistry):
       address: addressOf(entry),
       state: calculatorState(nowMs, registry, entry),
       capacity: entry.capacity,
-      running: Math.max(entry.assigned.size, entry.reportedRunning),
+      // A dead calculator's copies were taken back and re-placed: it runs nothing we count on.
+      running: entry.isAlive ? Math.max(entry.assigned.size, entry.reportedRunning) : 0,
       failureRate: estimate.failureRate,
       latencyMs: estimate.latencyMs ?? null,
       lastSeenMs: Math.max(0, nowMs - entry.lastHeardMs),

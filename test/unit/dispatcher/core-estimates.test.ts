@@ -179,6 +179,14 @@ describe("DispatcherCore.status", () => {
     expect(JSON.parse(JSON.stringify(status))).toEqual(status); // JSON-safe
   });
 
+  it("a dead calculator runs nothing, whatever its last heartbeat said", () => {
+    const h = new Harness();
+    h.beat(0, "a", { capacity: 3, running: 2 });
+    expect(h.core.status(0).calculators[0]).toMatchObject({ state: "alive", running: 2 });
+    h.core.onTick(401);
+    expect(h.core.status(401).calculators[0]).toMatchObject({ state: "dead", running: 0, lastSeenMs: 401 });
+  });
+
   it("shows a failing calculator as parked", () => {
     const h = new Harness();
     h.beat(0, "a");
