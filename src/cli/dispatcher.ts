@@ -4,7 +4,13 @@
  */
 
 import { randomInt } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { Command } from "commander";
+
+import { createAdminPlane } from "../admin/start.js";
+import { PACKAGE_ROOT } from "../cluster/children.js";
 import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { DispatcherFileConfig } from "../config/schema.js";
 import { startDispatcher } from "../dispatcher/daemon.js";
@@ -32,7 +38,20 @@ interface DispatcherFlags extends CommonFlags {
   queueTimeoutMs?: string;
   keyFile?: string;
   journal?: string;
+  admin?: string;
 }
+
+/** This package's version, for /status. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string })
+  .version;
+
+/** host:port, with IPv6 hosts in brackets. */
+function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** How often the dispatcher logs its counters at info while it runs (ms). */
+const COUNTERS_LOG_MS = 10_000;
 
 /**
  * Turns the validated file config into core settings. `placementSeed` seeds the policies that draw
@@ -79,6 +98,9 @@ function resolveConfig(flags: DispatcherFlags): DispatcherFileConfig {
       ? {}
       : { queueTimeoutMs: parseNumberFlag(flags.queueTimeoutMs, "--queue-timeout-ms", 1, 86_400_000) }),
     ...(flags.journal === undefined ? {} : { journal: { ...file.journal, path: flags.journal } }),
+    ...(flags.admin === undefined
+      ? {}
+      : { admin: flags.admin === "off" ? null : parseHostPort(flags.admin, "--admin") }),
   };
   const config = parseConfig(DispatcherFileConfig, merged, flags.config ?? "the command line");
   return config;
@@ -95,7 +117,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--task-timeout-ms <ms>", "re-place a task whose calculator has not answered in this time")
       .option("--queue-timeout-ms <ms>", "fail a task not completed this long after it arrived")
       .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)")
-      .option("--journal <file>", "keep tasks and answers in this journal file (overrides journal.path)");
+      .option("--journal <file>", "keep tasks and answers in this journal file (overrides journal.path)")
+      .option("--admin <host:port|off>", "admin HTTP address (/metrics, /status, dashboard); off turns it off");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<DispatcherFlags>();
     const config = resolveConfig(flags);
@@ -115,6 +138,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       keyFile: config.auth.keyFile,
       log,
     });
+    const admin = config.admin === null ? undefined : createAdminPlane();
     const dispatcher = startDispatcher({
       config: dispatcherCoreConfig(config),
       tickMs: config.tickMs,
@@ -123,18 +147,46 @@ export async function main(argv: readonly string[]): Promise<void> {
       scheduleFlush: flushAfterIo,
       log,
       ...(store === undefined ? {} : { journal: { store, wallMs: () => Date.now(), scheduleCommit: flushAfterIo } }),
+      ...(admin === undefined ? {} : { observe: admin.observe }),
     });
+    const server =
+      admin === undefined || config.admin === null
+        ? undefined
+        : await admin.listen(
+            config.admin.host,
+            config.admin.port,
+            {
+              core: dispatcher.core,
+              nodeId: config.nodeId,
+              version: PACKAGE_VERSION,
+              startedMs: systemClock.nowMs(),
+              heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+            },
+            {
+              datagramsReceived: () => dispatcher.host.datagramsReceivedCount,
+              datagramsSent: () => dispatcher.host.sendCounts().datagrams_sent,
+              rejected: () => dispatcher.host.rejected,
+            },
+            () => systemClock.nowMs(),
+          );
     log.info(
       {
         host: transport.local.host,
         port: transport.local.port,
         config: flags.config ?? null,
         journal: config.journal.path,
+        admin: server === undefined ? null : `http://${formatHostPort(server.host, server.port)}/`,
       },
       "dispatcher started",
     );
+    const countersTimer = setInterval(() => {
+      log.info({ counters: dispatcher.snapshot(), tasks: dispatcher.core.counts() }, "counters");
+    }, COUNTERS_LOG_MS);
+    countersTimer.unref();
     onShutdownSignal(async (signal) => {
       log.info({ signal }, "stopping");
+      clearInterval(countersTimer);
+      await server?.close();
       await dispatcher.stop();
       process.exit(0);
     });

@@ -65,6 +65,7 @@ export function writeRunConfigs(options: LocalClusterOptions): {
     paths.dispatcher,
     json({
       listen: { host: "127.0.0.1", port: 0 },
+      admin: { host: "127.0.0.1", port: 0 },
       heartbeatTimeoutMs: 1_500,
       taskTimeoutMs: 6_000,
       queueTimeoutMs: 30_000,

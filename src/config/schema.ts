@@ -37,7 +37,11 @@ export const DispatcherFileConfig = z
     nodeId: nodeId.default("dispatcher"),
     // SPEC section 10: the defaults listen on 127.0.0.1 only; without a key file the cluster trusts its network.
     listen: address("127.0.0.1", 5555),
-    admin: address("127.0.0.1", 9464),
+    /** null turns the admin HTTP server off. */
+    admin: z
+      .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(9464) })
+      .nullable()
+      .prefault({}),
     heartbeatTimeoutMs: positiveMs.default(3_000),
     calculatorEvictAfterMs: positiveMs.default(60_000),
     taskTimeoutMs: positiveMs.default(10_000),

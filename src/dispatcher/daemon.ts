@@ -32,6 +32,8 @@ export interface DispatcherDeps {
     readonly wallMs: () => number;
     readonly scheduleCommit: (commit: () => void) => void;
   };
+  /** Sees every non-send output as it is performed (the admin plane's metrics and activity). */
+  readonly observe?: (nowMs: number, output: DispatcherOutput) => void;
 }
 
 /** A running dispatcher. */
@@ -40,6 +42,10 @@ export interface DispatcherHandle {
   readonly counters: Counters;
   /** The journal, when there is one. */
   readonly journal: JournalShell | undefined;
+  /** The shell's datagram figures (for metrics). */
+  readonly host: CoreHost<DispatcherOutput>;
+  /** Counters so far, shell figures included (what the periodic and final logs print). */
+  snapshot(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +56,7 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
   const counters = new Counters();
   const perform = (output: DispatcherOutput): void => {
     counters.add(output.kind);
+    deps.observe?.(deps.clock.nowMs(), output);
     switch (output.kind) {
       case "send":
         break;
@@ -135,18 +142,25 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
   journal?.start(host);
   ticker.arm();
+  const snapshot = (): Record<string, number> => {
+    const all = { ...counters.toJSON() };
+    for (const [code, count] of host.rejected) all[`datagram_rejected.${code}`] = count;
+    for (const [name, count] of Object.entries(host.sendCounts())) all[name] = count;
+    all["datagrams_received"] = host.datagramsReceivedCount;
+    if (core.resultsEvictedCount > 0) all["results_cache_evicted"] = core.resultsEvictedCount;
+    return all;
+  };
   return {
     core,
     counters,
     journal,
+    host,
+    snapshot,
     async stop() {
       ticker.stop();
       journal?.stop();
       await deps.transport.close();
-      for (const [code, count] of host.rejected) counters.add(`datagram_rejected.${code}`, count);
-      for (const [name, count] of Object.entries(host.sendCounts())) counters.add(name, count);
-      if (core.resultsEvictedCount > 0) counters.add("results_cache_evicted", core.resultsEvictedCount);
-      log.info({ counters: counters.toJSON(), tasks: core.counts() }, "dispatcher stopped");
+      log.info({ counters: snapshot(), tasks: core.counts() }, "dispatcher stopped");
     },
   };
 }

@@ -31,6 +31,8 @@ export class CoreHost<O extends { kind: string }> {
   readonly rejected = new Map<DecodeErrorCode, number>();
   readonly transport: Transport;
   receivedCount = 0;
+  /** Datagrams received (a batch frame is one datagram carrying several packets). */
+  datagramsReceivedCount = 0;
   sentCount = 0;
   readonly core: HostedCore<O>;
   readonly #nowMs: () => number;
@@ -58,6 +60,7 @@ export class CoreHost<O extends { kind: string }> {
     this.#perform = perform;
     transport.onReceive(({ from, bytes }) => {
       if (!this.#isRunning) return;
+      this.datagramsReceivedCount += 1;
       const contents = decodeDatagram(bytes);
       for (const error of contents.errors) this.rejected.set(error.code, (this.rejected.get(error.code) ?? 0) + 1);
       if (contents.packets.length === 0) return;

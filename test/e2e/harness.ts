@@ -42,6 +42,9 @@ export async function startDispatcher(
   const child = start(dir, `dispatcher-${started.length}`, "run-dispatcher", [
     "--listen",
     `127.0.0.1:${port}`,
+    // Admin HTTP on a free port: tests run dispatchers in parallel (a test may override it in args).
+    "--admin",
+    "127.0.0.1:0",
     ...args,
   ]);
   const line = await child.waitForLog((l) => l.msg === "dispatcher started", 10_000);
