@@ -1,7 +1,7 @@
 /**
  * What the dashboard plots and lists, recorded from the dispatcher core's outputs: completions,
- * failures and latency per second over the last minutes, recent failures with their reasons, and a
- * latency estimate per calculator. Pure: time arrives as nowMs.
+ * failures and latency per second over the last minutes, and recent failures with their reasons.
+ * (Per-calculator estimates live in the core: dispatcher/estimates.ts.) Pure: time arrives as nowMs.
  */
 import type { DispatcherOutput } from "../dispatcher/types.js";
 
@@ -9,10 +9,6 @@ import type { DispatcherOutput } from "../dispatcher/types.js";
 export const HISTORY_S_MAX = 300;
 /** Recent failures kept for the dashboard. */
 export const RECENT_FAILURES_MAX = 50;
-/** Calculators with a latency estimate (matches the registry's default calculatorsMax). */
-const LATENCY_ENTRIES_MAX = 1_000;
-/** Weight of the newest completion in a calculator's latency estimate. */
-const LATENCY_EWMA_WEIGHT = 0.2;
 
 /** One second of activity. */
 export interface SecondSample {
@@ -33,38 +29,24 @@ export interface FailureRecord {
   readonly reason: string;
 }
 
-/** Records activity; bounded by HISTORY_S_MAX seconds, RECENT_FAILURES_MAX failures, LATENCY_ENTRIES_MAX. */
+/** Records activity; bounded by HISTORY_S_MAX seconds and RECENT_FAILURES_MAX failures. */
 export class ActivityLog {
   /** BOUNDED: HISTORY_S_MAX samples (oldest dropped). */
   readonly #seconds: SecondSample[] = [];
   /** BOUNDED: RECENT_FAILURES_MAX (oldest dropped). */
   readonly #failures: FailureRecord[] = [];
-  /** BOUNDED: LATENCY_ENTRIES_MAX ids; unknown ids beyond it get no estimate. */
-  readonly #latencyMs = new Map<string, number>();
-  succeededCount = 0;
-  failedCount = 0;
 
   /** Records one core output at nowMs. */
   observe(nowMs: number, output: DispatcherOutput): void {
     switch (output.kind) {
       case "task_completed": {
-        this.succeededCount += 1;
         const sample = this.#sampleAt(nowMs);
         sample.succeeded += 1;
         sample.latencySumMs += output.latencyMs;
         sample.latencyMaxMs = Math.max(sample.latencyMaxMs, output.latencyMs);
-        const previous = this.#latencyMs.get(output.calculatorId);
-        if (previous !== undefined || this.#latencyMs.size < LATENCY_ENTRIES_MAX) {
-          const next =
-            previous === undefined
-              ? output.latencyMs
-              : previous * (1 - LATENCY_EWMA_WEIGHT) + output.latencyMs * LATENCY_EWMA_WEIGHT;
-          this.#latencyMs.set(output.calculatorId, next);
-        }
         break;
       }
       case "task_failed":
-        this.failedCount += 1;
         this.#sampleAt(nowMs).failed += 1;
         this.#failures.push({ atMs: nowMs, taskId: output.taskId, reason: output.reason });
         if (this.#failures.length > RECENT_FAILURES_MAX) this.#failures.shift();
@@ -72,18 +54,9 @@ export class ActivityLog {
       case "task_replaced":
         this.#sampleAt(nowMs).replaced += 1;
         break;
-      case "calculator_evicted":
-        this.#latencyMs.delete(output.calculatorId);
-        break;
       default:
         break;
     }
-  }
-
-  /** A calculator's latency estimate (ms, rounded), or null before its first completion. */
-  latencyOf(calculatorId: string): number | null {
-    const value = this.#latencyMs.get(calculatorId);
-    return value === undefined ? null : Math.round(value);
   }
 
   /** The last `seconds` of history, one entry per second up to nowMs (empty seconds filled with zeros). */

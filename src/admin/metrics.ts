@@ -9,7 +9,6 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 import type { DispatcherOutput } from "../dispatcher/types.js";
 import type { StatusSource } from "./status.js";
-import { calculatorState } from "./status.js";
 
 /** Metric names start with this (SPEC 8). */
 export const METRIC_PREFIX = "udp_cluster_";
@@ -36,21 +35,18 @@ export class DispatcherMetrics {
   readonly #copies: Counter<"kind">;
   readonly #replaced: Counter<"reason">;
   readonly #dropped: Counter<"reason">;
-  /** Final answers so far (every accepted task gets exactly one). */
-  readonly #finals = { ok: 0, failed: 0 };
 
   constructor(source: StatusSource, datagrams: DatagramSource, nowMs: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
-    const finals = this.#finals;
     new Counter({
       name: `${METRIC_PREFIX}tasks_submitted_total`,
       help: "Tasks accepted from clients (first submit of each task id): answered plus still queued or running.",
       registers,
       collect() {
-        const counts = source.core.counts();
+        const { tasks } = source.core.status(nowMs());
         this.reset();
-        this.inc(finals.ok + finals.failed + counts.queued + counts.running);
+        this.inc(tasks.succeeded + tasks.failed + tasks.queued + tasks.running);
       },
     });
     this.#completed = new Counter({
@@ -104,12 +100,9 @@ export class DispatcherMetrics {
       labelNames: ["state"],
       registers,
       collect() {
-        const now = nowMs();
         const counts = new Map<string, number>(CALCULATOR_STATES.map((state) => [state, 0]));
-        for (const entry of source.core.registry.values()) {
-          const state = calculatorState(now, entry, source.heartbeatTimeoutMs);
-          counts.set(state, (counts.get(state) ?? 0) + 1);
-        }
+        for (const row of source.core.status(nowMs()).calculators)
+          counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
         for (const [state, count] of counts) this.set({ state }, count);
         // Decode rejects live in the shell: fold their growth into the dropped counter here.
         for (const [code, count] of datagrams.rejected()) {
@@ -172,7 +165,7 @@ export class DispatcherMetrics {
       registers,
       collect() {
         this.reset();
-        for (const entry of source.core.registry.values()) this.set({ calculator: entry.id }, entry.failureEstimate);
+        for (const row of source.core.status(nowMs()).calculators) this.set({ calculator: row.id }, row.failureRate);
       },
     });
   }
@@ -181,12 +174,10 @@ export class DispatcherMetrics {
   observe(output: DispatcherOutput): void {
     switch (output.kind) {
       case "task_completed":
-        this.#finals.ok += 1;
         this.#completed.inc({ outcome: "ok" });
         this.#duration.observe(output.latencyMs / 1_000);
         break;
       case "task_failed":
-        this.#finals.failed += 1;
         this.#completed.inc({ outcome: "failed" });
         this.#failures.inc({ reason: output.reason });
         break;

@@ -1,13 +1,11 @@
 /**
- * GET /status (SPEC 8): the cluster as JSON, built from the dispatcher core's registry and counts and
- * the shell's activity record. Pure: time arrives as nowMs.
+ * GET /status (SPEC 8): the cluster as JSON: DispatcherCore.status(nowMs) (calculators with their
+ * failure and latency estimates, task counts) plus this dispatcher's identity and the overlay nodes
+ * with their load. Pure: time arrives as nowMs.
  */
 import type { DispatcherCore } from "../dispatcher/core.js";
-import type { CalculatorEntry } from "../dispatcher/registry.js";
+import type { CalculatorState, CalculatorStatus, TaskStatusCounts } from "../dispatcher/status.js";
 import type { ActivityLog } from "./activity.js";
-
-/** A calculator's state as operators see it (SPEC 8). */
-export type CalculatorState = "alive" | "suspect" | "dead" | "parked";
 
 /** What the admin plane reads from a running dispatcher. */
 export interface StatusSource {
@@ -15,24 +13,7 @@ export interface StatusSource {
   readonly nodeId: string;
   readonly version: string;
   readonly startedMs: number;
-  readonly heartbeatTimeoutMs: number;
   readonly activity: ActivityLog;
-}
-
-/** One row of the calculators list. */
-export interface CalculatorStatus {
-  readonly id: string;
-  readonly address: string;
-  readonly state: CalculatorState;
-  readonly capacity: number;
-  readonly running: number;
-  /** Failure estimate in [0, 1]. */
-  readonly failureRate: number;
-  /** Mean time to a final answer of the tasks it completed lately (ms); null before its first. */
-  readonly latencyMs: number | null;
-  /** Time since it was last heard (ms). */
-  readonly lastSeenMs: number;
-  readonly overlayRole: "root" | "node" | null;
 }
 
 /** The /status document. */
@@ -40,8 +21,8 @@ export interface ClusterStatus {
   readonly nodeId: string;
   readonly version: string;
   readonly uptimeS: number;
-  readonly calculators: CalculatorStatus[];
-  readonly tasks: { queued: number; running: number; succeeded: number; failed: number };
+  readonly calculators: readonly CalculatorStatus[];
+  readonly tasks: TaskStatusCounts;
   readonly overlay: null | { root: string | null; nodes: OverlayNodeStatus[] };
 }
 
@@ -54,58 +35,25 @@ export interface OverlayNodeStatus {
   readonly state: CalculatorState;
 }
 
-/** alive, suspect (silent over half the heartbeat timeout), dead; parked is not used by this dispatcher. */
-export function calculatorState(nowMs: number, entry: CalculatorEntry, heartbeatTimeoutMs: number): CalculatorState {
-  if (!entry.isAlive) return "dead";
-  return nowMs - entry.lastHeardMs > heartbeatTimeoutMs / 2 ? "suspect" : "alive";
-}
-
-function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Builds the /status document. */
+/** Builds the /status document: the core's calculators and counts (dispatcher/status.ts) plus the overlay. */
 export function buildStatus(nowMs: number, source: StatusSource): ClusterStatus {
-  const calculators: CalculatorStatus[] = [];
-  for (const entry of source.core.registry.values()) {
-    calculators.push({
-      id: entry.id,
-      address: formatAddress(entry.endpoint.host, entry.endpoint.port),
-      state: calculatorState(nowMs, entry, source.heartbeatTimeoutMs),
-      capacity: entry.capacity,
-      running: Math.max(entry.assigned.size, entry.reportedRunning),
-      failureRate: Math.round(entry.failureEstimate * 1_000) / 1_000,
-      latencyMs: source.activity.latencyOf(entry.id),
-      lastSeenMs: Math.max(0, Math.round(nowMs - entry.lastHeardMs)),
-      overlayRole: entry.overlayRole ?? null,
-    });
+  const { calculators, tasks } = source.core.status(nowMs);
+  const overlayNodes: OverlayNodeStatus[] = [];
+  for (const row of calculators) {
+    const role = source.core.registry.get(row.id)?.overlayRole;
+    if (role !== undefined) {
+      overlayNodes.push({ id: row.id, role, slots: row.capacity, running: row.running, state: row.state });
+    }
   }
-  calculators.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const counts = source.core.counts();
-  const overlayNodes = calculators.filter((c) => c.overlayRole !== null);
   return {
     nodeId: source.nodeId,
     version: source.version,
     uptimeS: Math.round((nowMs - source.startedMs) / 100) / 10,
     calculators,
-    tasks: {
-      queued: counts.queued,
-      running: counts.running,
-      succeeded: source.activity.succeededCount,
-      failed: source.activity.failedCount,
-    },
+    tasks,
     overlay:
       overlayNodes.length === 0
         ? null
-        : {
-            root: overlayNodes.find((c) => c.overlayRole === "root")?.id ?? null,
-            nodes: overlayNodes.map((c) => ({
-              id: c.id,
-              role: c.overlayRole === "root" ? "root" : "node",
-              slots: c.capacity,
-              running: c.running,
-              state: c.state,
-            })),
-          },
+        : { root: overlayNodes.find((node) => node.role === "root")?.id ?? null, nodes: overlayNodes },
   };
 }

@@ -160,7 +160,6 @@ export async function main(argv: readonly string[]): Promise<void> {
               nodeId: config.nodeId,
               version: PACKAGE_VERSION,
               startedMs: systemClock.nowMs(),
-              heartbeatTimeoutMs: config.heartbeatTimeoutMs,
             },
             {
               datagramsReceived: () => dispatcher.host.datagramsReceivedCount,
