@@ -45,12 +45,18 @@ export interface SpawnOptions {
   readonly logPath: string;
   /** Inherit stdout/stderr instead of logging to a file (the client, whose table we show). */
   readonly isForeground?: boolean;
+  /**
+   * A command that runs node for us, e.g. `["ip", "netns", "exec", "ns1"]` (the multi-host test); it
+   * must exec node in place so the PID stays the daemon's. Absent: node is started directly.
+   */
+  readonly prefix?: readonly string[];
 }
 
 /** Starts `bin/<bin>` with node; a detached process group so a terminal Ctrl-C reaches only us. */
 export function spawnChild(options: SpawnOptions): Child {
   const script = join(PACKAGE_ROOT, "bin", options.bin);
-  const child = spawn(process.execPath, [script, ...options.args], {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
+  const child = spawn(command as string, [...prefixArgs, script, ...options.args], {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: options.isForeground ? ["ignore", "inherit", "inherit"] : ["ignore", "ignore", "pipe"],

@@ -46,6 +46,11 @@ function isClientFacing(
   return packet.type === "task.ack" || packet.type === "task.result" || packet.type === "task.failed";
 }
 
+function heldKey(output: Extract<DispatcherOutput, { kind: "send" }>): string {
+  const taskId = "taskId" in output.packet ? output.packet.taskId : "";
+  return `${output.to.host}|${output.to.port}|${output.packet.type}|${taskId}`;
+}
+
 /** The dispatcher core behind a journal; see the file comment. */
 export class JournalGate implements HostedCore<DispatcherOutput> {
   readonly #deps: JournalGateDeps;
@@ -53,6 +58,8 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
   readonly #pending: JournalRecord[] = [];
   /** BOUNDED: one receipt or answer per task in the table or cache, the same turn's; dropped beyond pendingRecordsMax. */
   #held: DispatcherOutput[] = [];
+  /** Packets held, by destination, type and task. BOUNDED: as #held. */
+  readonly #heldKeys = new Set<string>();
   #isScheduled = false;
   #failure: JournalWriteFailure | undefined;
   /** Performs released packets (the shell sets it to CoreHost.apply). */
@@ -169,6 +176,9 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
   }
 
   #hold(output: DispatcherOutput): void {
+    // A client that resent its submit while the answer waited for the disk gets it once, not twice.
+    if (output.kind === "send" && this.#heldKeys.has(heldKey(output))) return;
+    if (output.kind === "send") this.#heldKeys.add(heldKey(output));
     if (this.#held.length >= this.#deps.pendingRecordsMax) {
       // The client resends; its receipt or answer is given again then. Never sent unstored.
       this.#held.shift();
@@ -201,6 +211,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
     }
     const released = this.#held;
     this.#held = [];
+    this.#heldKeys.clear();
     if (released.length > 0) this.release(released);
   }
 
