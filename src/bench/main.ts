@@ -13,6 +13,7 @@ import { cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { benchJournal, journalMarkdown } from "./journal-bench.js";
 import { killAll, killAllOnExit } from "./processes.js";
 import {
   type BenchSettings,
@@ -209,9 +210,20 @@ async function runBench(options: Options): Promise<void> {
     const comparisons = compare(runs, options.windows);
     console.log(`\n${resultsTable(comparisons)}\n\n${cpuTable(comparisons)}\n`);
     for (const line of verdicts(comparisons)) console.log(line);
+    const journalWindow = Math.max(...options.windows);
+    console.log(`\njournal on vs off at window ${journalWindow}:`);
+    const journal = await benchJournal(
+      { ...settings, window: journalWindow, warmupS: Math.max(options.warmupS, options.windowWarmupS) },
+      systems[0] as BenchSystem,
+    );
+    const journalSection = journalMarkdown(journal);
+    console.log(`\n${journalSection}`);
     if (options.shouldWrite) {
       mkdirSync(dirname(options.outPath), { recursive: true });
-      writeFileSync(options.outPath, benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS));
+      writeFileSync(
+        options.outPath,
+        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}`,
+      );
       console.log(`wrote ${options.outPath}`);
     }
   } finally {

@@ -20,6 +20,8 @@ const READY_TIMEOUT_MS = 10_000;
 /** Settings of one benchmark session. */
 export interface SystemOptions {
   readonly workerCount: number;
+  /** Dispatcher journal file (bench of the journal); absent = no journal. */
+  readonly journalPath?: string;
   /** Parallel tasks per calculator. */
   readonly capacity: number;
 }
@@ -45,6 +47,8 @@ export interface BenchSystem {
   /** Runs a closed loop of `window` for `durationS`; tasks sent in its first `warmupS` count for throughput, not latency. */
   measure(window: number, durationS: number, warmupS: number): Promise<RunResult>;
   stop(): Promise<void>;
+  /** After stop(), a journaled cluster's "journal stopped" log line (commit counts and latency). */
+  journalReport?(): LogLine | undefined;
 }
 
 const hasMsg =
@@ -76,12 +80,22 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
   const dir = mkdtempSync(join(tmpdir(), "udp-cluster-bench-"));
   const configPath = join(dir, "dispatcher.json");
   // Port 0 everywhere: the benchmark must not collide with a cluster already running on this machine.
-  const config = { listen: { host: "127.0.0.1", port: 0 }, admin: { host: "127.0.0.1", port: 0 } };
+  const config = {
+    listen: { host: "127.0.0.1", port: 0 },
+    admin: { host: "127.0.0.1", port: 0 },
+    ...(options.journalPath === undefined ? {} : { journal: { path: options.journalPath, sync: "full" } }),
+  };
   writeFileSync(configPath, JSON.stringify(config));
   const bin = (name: string): string => join(ROOT, "bin", name);
   const daemons: BenchProcess[] = [];
+  let journalReport: LogLine | undefined;
   const stop = async (): Promise<void> => {
+    const report =
+      options.journalPath === undefined
+        ? undefined
+        : daemons[0]?.waitForLine(hasMsg("journal stopped"), READY_TIMEOUT_MS).catch(() => undefined);
     await stopAll(daemons);
+    journalReport = await report;
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -135,7 +149,7 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
         },
       };
     };
-    return { name: "cluster", measure, stop };
+    return { name: "cluster", measure, stop, journalReport: () => journalReport };
   } catch (error) {
     await stop();
     throw error;

@@ -43,6 +43,21 @@ export interface JournalShell {
   stop(): void;
 }
 
+/** Commits, records and commit latency (ms, over the last COMMIT_SAMPLES_MAX commits) for logs and the bench. */
+export function commitReport(gate: JournalGate): Record<string, number> {
+  const sorted = [...gate.commitSamplesMs].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const round = (ms: number): number => Math.round(ms * 1_000) / 1_000;
+  return {
+    commits: gate.commitCount,
+    records: gate.recordCount,
+    refused: gate.refusedCount,
+    commitP50Ms: round(at(0.5)),
+    commitP99Ms: round(at(0.99)),
+    commitMaxMs: round(sorted.at(-1) ?? 0),
+  };
+}
+
 /** Builds the gate and its maintenance; see the file comment. */
 export function createJournalShell(deps: JournalShellDeps): JournalShell {
   const log = deps.log.child({ component: "journal" });
@@ -92,6 +107,7 @@ export function createJournalShell(deps: JournalShellDeps): JournalShell {
       stopTimer?.();
       gate.commit();
       deps.store.close();
+      log.info(commitReport(gate), "journal stopped");
     },
   };
 }

@@ -87,6 +87,14 @@ describe("deploy/k8s manifests", () => {
       const volumes = find(docs, "Deployment", name)["spec"]["template"]["spec"]["volumes"];
       expect(volumes.some((v: Doc) => v["secret"]?.["secretName"] === secret["metadata"]["name"])).toBe(true);
       expect(volumes.some((v: Doc) => v["configMap"] !== undefined)).toBe(true);
+      // The key file reaches the daemon where auth.keyFile says, owner-only (copied by the init container).
+      const pod = find(docs, "Deployment", name)["spec"]["template"]["spec"];
+      const mounts = pod["containers"][0]["volumeMounts"] as Doc[];
+      const component = name.replace("udp-cluster-", "");
+      const file = JSON.parse(find(docs, "ConfigMap", name)["data"][`${component}.json`]) as Doc;
+      const keyFile = String(file["auth"]["keyFile"]);
+      expect(mounts.some((m) => keyFile.startsWith(`${m["mountPath"]}/`))).toBe(true);
+      expect(pod["initContainers"][0]["command"].join(" ")).toContain(`chmod 600 ${keyFile}`);
     }
   });
 });

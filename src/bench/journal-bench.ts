@@ -1,0 +1,107 @@
+/**
+ * The journal's cost in `npm run bench`: the same cluster with and without a dispatcher journal
+ * (SQLite, `journal.sync` full: every commit fsynced), measured alternately at one window (64) in the
+ * same session, so contention hits both alike. Target (issue 11): with the journal at least 0.5x the
+ * throughput without it. Reports both, the ratio, and the commit latency the dispatcher measured.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import type { LogLine } from "./processes.js";
+import { type BenchSystem, type RunResult, type SystemOptions, startCluster } from "./systems.js";
+
+/** Journal on ÷ journal off throughput at the measured window must be at least this. */
+export const JOURNAL_THROUGHPUT_RATIO_MIN = 0.5;
+
+/** What the journal comparison found (medians over the repetitions). */
+export interface JournalBench {
+  readonly window: number;
+  readonly offTasksPerS: number;
+  readonly onTasksPerS: number;
+  readonly offP99Ms: number;
+  readonly onP99Ms: number;
+  readonly runsOff: readonly number[];
+  readonly runsOn: readonly number[];
+  /** The dispatcher's own figures: commits, records, commit p50/p99/max (ms). */
+  readonly report: LogLine | undefined;
+}
+
+/** Settings of the comparison. */
+export interface JournalBenchOptions extends SystemOptions {
+  readonly window: number;
+  readonly repetitions: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly latencyWarmupS: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Measures `plain` (running, no journal) against a fresh journaled cluster, alternating. */
+export async function benchJournal(options: JournalBenchOptions, plain: BenchSystem): Promise<JournalBench> {
+  const dir = mkdtempSync(join(tmpdir(), "udp-cluster-bench-journal-"));
+  const journaled = await startCluster({ ...options, journalPath: join(dir, "journal.db") });
+  const off: RunResult[] = [];
+  const on: RunResult[] = [];
+  try {
+    await journaled.measure(options.window, options.warmupS, 0);
+    for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
+      const order: [BenchSystem, RunResult[]][] = [
+        [plain, off],
+        [journaled, on],
+      ];
+      if (repetition % 2 === 0) order.reverse();
+      for (const [system, into] of order) {
+        const run = await system.measure(options.window, options.durationS, options.latencyWarmupS);
+        into.push(run);
+        const label = system === plain ? "journal off" : "journal on ";
+        console.log(
+          `  ${label} window ${options.window} run ${repetition}: ${Math.round(run.tasksPerS)} tasks/s, p99 ${run.p99Ms.toFixed(2)} ms`,
+        );
+      }
+    }
+  } finally {
+    await journaled.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    window: options.window,
+    offTasksPerS: median(off.map((r) => r.tasksPerS)),
+    onTasksPerS: median(on.map((r) => r.tasksPerS)),
+    offP99Ms: median(off.map((r) => r.p99Ms)),
+    onP99Ms: median(on.map((r) => r.p99Ms)),
+    runsOff: off.map((r) => Math.round(r.tasksPerS)),
+    runsOn: on.map((r) => Math.round(r.tasksPerS)),
+    report: journaled.journalReport?.(),
+  };
+}
+
+/** The comparison as a Markdown section (also printed). */
+export function journalMarkdown(bench: JournalBench): string {
+  const ratio = bench.offTasksPerS > 0 ? bench.onTasksPerS / bench.offTasksPerS : 0;
+  const verdict = ratio >= JOURNAL_THROUGHPUT_RATIO_MIN ? "met" : "MISSED";
+  const r = bench.report ?? {};
+  const num = (key: string): string => (typeof r[key] === "number" ? String(r[key]) : "-");
+  const records = Number(r["records"] ?? 0);
+  const commits = Number(r["commits"] ?? 0);
+  return `## The dispatcher journal (window ${bench.window})
+
+The same cluster with \`journal.path\` set (SQLite through libsql, \`journal.sync\` full: every commit
+fsynced; docs/JOURNAL.md) against the cluster without it, alternating runs in this session.
+
+| journal | tasks/s (median) | p99 ms (median) | runs (tasks/s) |
+|---|---|---|---|
+| off | ${Math.round(bench.offTasksPerS)} | ${bench.offP99Ms.toFixed(2)} | ${bench.runsOff.join(", ")} |
+| on | ${Math.round(bench.onTasksPerS)} | ${bench.onP99Ms.toFixed(2)} | ${bench.runsOn.join(", ")} |
+
+Journal on: ${ratio.toFixed(2)}× the throughput with it off (target ≥ ${JOURNAL_THROUGHPUT_RATIO_MIN}×): ${verdict}.
+Commit latency measured by the dispatcher (one commit per event-loop turn, last 8 192 commits of its
+life): p50 ${num("commitP50Ms")} ms, p99 ${num("commitP99Ms")} ms, max ${num("commitMaxMs")} ms; ${commits} commits of
+${records} records (${commits > 0 ? (records / commits).toFixed(1) : "-"} records per commit).
+`;
+}
