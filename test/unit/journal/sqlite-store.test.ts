@@ -16,7 +16,8 @@ import type { JournalRecord } from "../../../src/journal/journal-store.js";
 import { JOURNAL_APPLICATION_ID, JournalOpenError, SqliteJournalStore } from "../../../src/journal/sqlite-store.js";
 
 const dir = (): string => mkdtempSync(join(tmpdir(), "journal-test-"));
-const open = (path: string, maxBytes = 64 * 1024 * 1024) => new SqliteJournalStore({ path, sync: "full", maxBytes });
+/** `normal`: these tests are about content, not power loss (recovery.property.test.ts uses `full`); fewer fsyncs on a shared disk. */
+const open = (path: string, maxBytes = 64 * 1024 * 1024) => new SqliteJournalStore({ path, sync: "normal", maxBytes });
 
 function task(i: number, arrivedWallMs = 1_000 + i): JournalRecord {
   const taskId = `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
@@ -96,7 +97,7 @@ describe("SqliteJournalStore", () => {
     expect(failure?.code).toBe("full");
     expect(store.load().unfinished).toHaveLength(committed);
     store.close();
-  });
+  }, 20_000);
 
   it("expires answers older than the ttl and beyond the maximum; the file stays flat under steady load", () => {
     const path = join(dir(), "j.db");
@@ -116,7 +117,7 @@ describe("SqliteJournalStore", () => {
     expect(store.expire(0, 100)).toBe(1_100);
     expect(store.load().finals.length).toBe(100);
     store.close();
-  });
+  }, 20_000);
 
   it("skips a record whose bytes were damaged, reports it, and keeps the rest", () => {
     const path = join(dir(), "j.db");
@@ -154,5 +155,5 @@ describe("SqliteJournalStore", () => {
     expect(contents.unfinished.length).toBeLessThan(1_000);
     expect(again.commit([task(5_000)])).toBeUndefined();
     expect(statSync(`${path}.damaged-1`).size).toBe(size);
-  });
+  }, 20_000);
 });
