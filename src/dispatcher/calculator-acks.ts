@@ -8,7 +8,7 @@
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { loseCopy } from "./copy-losses.js";
-import { type DispatchContext, drainQueue } from "./placement.js";
+import { type DispatchContext, drainQueue, reconcile } from "./placement.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -27,10 +27,19 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     return outputs;
   }
   const task = ctx.table.get(ack.taskId);
+  const copy = task?.copies.get(ack.from);
+  if (task !== undefined && copy?.state === "lost" && ack.state === "busy") {
+    // Asked again for a lost copy, the calculator would have to start it anew: it no longer has it.
+    // Forget it (it can no longer vote) and let the task plan without it.
+    task.copies.delete(ack.from);
+    calculator.reportedRunning = calculator.capacity; // full until its next heartbeat says otherwise
+    const outputs: DispatcherOutput[] = [];
+    reconcile(ctx, nowMs, task, "replacement", outputs);
+    return outputs;
+  }
   if (task === undefined || task.liveCount === 0) {
     return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
   }
-  const copy = task.copies.get(ack.from);
   const outputs: DispatcherOutput[] = [];
   if (copy?.state !== "live") {
     // Overlay mode: only an explicit arrival announcement ("moved", holder = itself) claims a task.

@@ -217,6 +217,21 @@ describe("re-placing lost copies (k = 2, q = 2)", () => {
     expect(assignedTo(h.beat(1_010, "c"))).toEqual(["c"]);
   });
 
+  it("forgets a lost copy whose calculator answers the repeated assign with `busy` (it no longer has it)", () => {
+    const h = new RepHarness({ ...PAIR, taskTimeoutMs: 1_000 });
+    h.beat(0, "a", 2);
+    h.beat(0, "b");
+    h.beat(0, "c", 1, 1); // registered, but full
+    h.submit(0, 1);
+    h.done(10, "b", 1);
+    h.core.onTick(1_000); // calc-a's copy times out and is asked again
+    h.calcAck(1_001, "a", 1, "busy");
+    // calc-a never voted and no longer holds it: it may take a new copy now.
+    const outputs = h.beat(1_002, "a", 2);
+    expect(copyKinds(outputs)).toEqual(["replacement"]);
+    expect(assignedTo(outputs)).toEqual(["a"]);
+  });
+
   it("waits for a dead calculator to come back (its copy is revived and votes), and fails `no_quorum` once it is evicted", () => {
     const h = new RepHarness({ ...PAIR, heartbeatTimeoutMs: 400, evictAfterMs: 4_000, assignRetryMs: [100] });
     h.beat(0, "a");
