@@ -19,6 +19,7 @@ import { onCalculatorAck } from "./calculator-acks.js";
 import { expireCalculators, expireCopies, forgetLostCopies, loseCopy, reviveCopies } from "./copy-losses.js";
 import { newDispatchContext } from "./dispatch-context.js";
 import { scanHedges } from "./hedger.js";
+import { answerQuery, answerStatus } from "./operator-queries.js";
 import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
 import { onResult } from "./results.js";
@@ -132,6 +133,18 @@ export class DispatcherCore {
         );
       case "task.ack":
         return onCalculatorAck(this.#ctx, nowMs, from, packet);
+      case "task.query":
+        return [
+          answerQuery(
+            this.#config.nodeId,
+            from,
+            packet,
+            this.taskState(nowMs, packet.taskId),
+            this.#finals.get(nowMs, packet.taskId),
+          ),
+        ];
+      case "admin.status":
+        return [answerStatus(this.#config.nodeId, from, packet, this.status(nowMs))];
       case "admin.rebalance":
         return this.#adminRelay.onRequest(nowMs, from, packet, this.registry);
       case "admin.rebalance.result":

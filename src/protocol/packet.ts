@@ -8,14 +8,18 @@ import { overlayPackets } from "./overlay-packets.js";
 import {
   AdminRebalance,
   AdminRebalanceResult,
+  AdminStatus,
+  AdminStatusResult,
   CalcHeartbeat,
   TaskAck,
   TaskAssign,
   TaskCancel,
   TaskDone,
   TaskFailed,
+  TaskQuery,
   TaskResult,
   TaskSubmit,
+  TaskUnknown,
   wire,
 } from "./packets.js";
 
@@ -32,6 +36,10 @@ export const Packet = z
     AdminRebalance,
     AdminRebalanceResult,
     TaskCancel,
+    TaskQuery,
+    TaskUnknown,
+    AdminStatus,
+    AdminStatusResult,
   ])
   .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
 

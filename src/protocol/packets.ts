@@ -202,6 +202,78 @@ export const AdminRebalanceResult = z
       "a subtree did not answer in time; loads lists at most REBALANCE_LOADS_MAX nodes).",
   });
 
+export const TaskQuery = z.strictObject({ ...envelope, type: z.literal("task.query"), taskId: TaskId }).register(wire, {
+  id: "TaskQuery",
+  description:
+    "Operator CLI -> dispatcher: where is this task? Answered with its final answer while the dispatcher " +
+    "keeps it (task.result or task.failed), a task.ack (queued or running), or task.unknown. Read-only; " +
+    "retransmitted until answered.",
+});
+
+export const TaskUnknown = z
+  .strictObject({ ...envelope, type: z.literal("task.unknown"), taskId: TaskId })
+  .register(wire, {
+    id: "TaskUnknown",
+    description:
+      "Dispatcher -> operator CLI: no such task (never submitted here, or its answer has expired from the " +
+      "recent results).",
+  });
+
+/** Calculators in one admin.status.result page at most (keeps the datagram well under DATAGRAM_BYTES_MAX). */
+export const STATUS_PAGE_CALCULATORS_MAX = 40;
+
+export const AdminStatus = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("admin.status"),
+    requestId: z.uuid(),
+    /** Index of the first calculator wanted (calculators sorted by id). */
+    offset: z.int().min(0),
+  })
+  .register(wire, {
+    id: "AdminStatus",
+    description:
+      "Operator CLI -> dispatcher: the cluster's status, one page of calculators from `offset`. Read-only; " +
+      "retransmitted until answered.",
+  });
+
+export const CalculatorRow = z
+  .strictObject({
+    // `running` first: admin.status.result's `tasks` names it before the row's other fields, and the
+    // codec's compiled check wants one key order across a packet's objects (protocol/conforms.ts).
+    running: z.int().min(0),
+    id: NodeId,
+    address: z.string().min(1).max(64),
+    state: z.enum(["alive", "suspect", "dead", "parked"]),
+    capacity: z.int().min(0).max(CAPACITY_MAX),
+    failureRate: z.number().min(0).max(1),
+    latencyMs: z.number().min(0).nullable(),
+    lastSeenMs: z.number().min(0),
+  })
+  .register(wire, { id: "CalculatorRow", description: "One calculator as GET /status shows it (SPEC 8)." });
+
+export const AdminStatusResult = z
+  .strictObject({
+    ...envelope,
+    type: z.literal("admin.status.result"),
+    requestId: z.uuid(),
+    tasks: z.strictObject({
+      queued: z.int().min(0),
+      running: z.int().min(0),
+      succeeded: z.int().min(0),
+      failed: z.int().min(0),
+    }),
+    calculatorsTotal: z.int().min(0),
+    offset: z.int().min(0),
+    calculators: z.array(CalculatorRow).max(STATUS_PAGE_CALCULATORS_MAX),
+  })
+  .register(wire, {
+    id: "AdminStatusResult",
+    description:
+      "Dispatcher -> operator CLI: task counts and calculators[offset .. offset + STATUS_PAGE_CALCULATORS_MAX) " +
+      "of calculatorsTotal, sorted by id; the CLI asks for the next page until it has them all.",
+  });
+
 /** Every packet type of the task plane (client, dispatcher, calculator). */
 export const taskPlanePackets = [
   TaskSubmit,
@@ -225,5 +297,10 @@ export type TaskCancel = z.infer<typeof TaskCancel>;
 export type AdminRebalance = z.infer<typeof AdminRebalance>;
 export type NodeLoadChange = z.infer<typeof NodeLoadChange>;
 export type AdminRebalanceResult = z.infer<typeof AdminRebalanceResult>;
+export type TaskQuery = z.infer<typeof TaskQuery>;
+export type TaskUnknown = z.infer<typeof TaskUnknown>;
+export type AdminStatus = z.infer<typeof AdminStatus>;
+export type CalculatorRow = z.infer<typeof CalculatorRow>;
+export type AdminStatusResult = z.infer<typeof AdminStatusResult>;
 export type NodeId = z.infer<typeof NodeId>;
 export type TaskId = z.infer<typeof TaskId>;

@@ -1,0 +1,112 @@
+/**
+ * Goal: `bin/cluster` does what SPEC 8 says against a real dispatcher: status and calculators tables
+ * and --json, submit (--wait, --priority, --fallback-local), status ID, result ID (exit 0/1/3), cancel
+ * ID; bad flags exit 2 before anything is sent; a dispatcher that does not answer gives exit 1 naming
+ * the address.
+ * Method: real dispatcher and calculator on 127.0.0.1 port 0; each verb run to its end.
+ */
+import { createSocket } from "node:dgram";
+
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
+
+const E2E_TIMEOUT_MS = 60_000;
+const UNKNOWN_ID = "3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
+
+describe("bin/cluster verbs", () => {
+  beforeAll(() => requireBuild());
+  afterEach(() => stopAll());
+
+  it(
+    "status, calculators, submit, result, cancel against a running dispatcher",
+    async () => {
+      const dir = tempDir();
+      const { port } = await startDispatcher(dir);
+      startCalculator(dir, "calc-a", port, ["--compute-ms", "4000,4000"]);
+      const at = ["--dispatcher", `127.0.0.1:${port}`];
+      let calculators: { id: string; state: string }[] = [];
+      for (let i = 0; i < 100 && calculators.length === 0; i += 1) {
+        calculators = JSON.parse((await runToEnd("cluster", ["calculators", "--json", ...at])).stdout);
+      }
+      expect(calculators).toEqual([expect.objectContaining({ id: "calc-a", state: "alive", capacity: 1 })]);
+      const table = await runToEnd("cluster", ["calculators", ...at]);
+      expect(table.stdout).toMatch(/^id\s+address\s+state\s+capacity\s+running\s+failure rate\s+latency\s+last seen/);
+
+      const waited = await runToEnd("cluster", [
+        "submit",
+        "--input",
+        "abc",
+        "--rounds",
+        "1",
+        "--wait",
+        "--json",
+        ...at,
+      ]);
+      expect(waited.code).toBe(0);
+      const done = JSON.parse(waited.stdout);
+      expect(done.result).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+      const submitted = await runToEnd("cluster", ["submit", "--input", "later", "--priority", "9", ...at]);
+      const id = submitted.stdout.trim();
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      const running = await runToEnd("cluster", ["result", id, ...at]);
+      expect(running.code).toBe(3); // not finished yet (4 s computation)
+      expect((await runToEnd("cluster", ["status", id, ...at])).stdout).toMatch(/(queued|running)$/m);
+      const result = await runToEnd("cluster", ["result", id, "--wait", "--timeout-ms", "20000", ...at]);
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+
+      const summary = await runToEnd("cluster", ["status", "--json", ...at]);
+      expect(JSON.parse(summary.stdout).tasks).toMatchObject({ succeeded: 2, failed: 0 });
+      const unknown = await runToEnd("cluster", ["result", UNKNOWN_ID, ...at]);
+      expect([unknown.code, unknown.stdout.trim()]).toEqual([1, `${UNKNOWN_ID} unknown`]);
+
+      const toCancel = (await runToEnd("cluster", ["submit", "--input", "x", ...at])).stdout.trim();
+      const cancelled = await runToEnd("cluster", ["cancel", toCancel, ...at]);
+      expect([cancelled.code, cancelled.stdout.trim()]).toEqual([0, `${toCancel} cancelled`]);
+      expect((await runToEnd("cluster", ["status", toCancel, ...at])).stdout.trim()).toBe(
+        `${toCancel} failed cancelled`,
+      );
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "validates every flag before sending, and names the address when nobody answers",
+    async () => {
+      const socket = createSocket("udp4");
+      let receivedCount = 0;
+      socket.on("message", () => {
+        receivedCount += 1;
+      });
+      await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+      const at = ["--dispatcher", `127.0.0.1:${socket.address().port}`, "--timeout-ms", "400"];
+      for (const args of [
+        ["submit", "--input", "x", "--priority", "10"],
+        ["submit", "--input", "x", "--rounds", "0"],
+        ["submit", "--rounds", "1"],
+        ["submit", "--input", "x".repeat(257)],
+        ["result", "not-a-uuid"],
+        ["cancel", "42"],
+        ["status", "--timeout-ms", "-1"],
+        ["calculators", "--dispatcher", "nowhere"],
+      ]) {
+        const run = await runToEnd("cluster", [...args.slice(0, 1), ...at, ...args.slice(1)]);
+        expect(run.code, args.join(" ")).toBe(2);
+        expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      }
+      expect(receivedCount).toBe(0);
+      const silent = await runToEnd("cluster", ["status", ...at]);
+      expect(silent.code).toBe(1);
+      expect(silent.stderr).toContain(`No answer from the dispatcher at 127.0.0.1:${socket.address().port}`);
+      const local = await runToEnd("cluster", ["submit", "--input", "abc", "--fallback-local", ...at]);
+      expect(local.code).toBe(0);
+      expect(local.stdout).toContain(
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad (computed locally)",
+      );
+      socket.close();
+    },
+    E2E_TIMEOUT_MS,
+  );
+});
