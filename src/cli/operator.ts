@@ -9,7 +9,7 @@ import { Command } from "commander";
 
 import { ConfigError, parseHostPort } from "../config/load.js";
 import { decodeDatagram, encodePacket } from "../protocol/codec.js";
-import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import { DATAGRAM_BYTES_MAX, PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { AdminRebalanceResult } from "../protocol/packets.js";
 import { parseNumberFlag, runMain } from "./common.js";
 import { openEdge } from "./edge.js";
@@ -61,6 +61,16 @@ export function formatRebalance(result: AdminRebalanceResult): string {
   return lines.join("\n");
 }
 
+/**
+ * The request padded to DATAGRAM_BYTES_MAX: the dispatcher never answers with more bytes than it
+ * received (no amplification), and a result may take up to a full datagram.
+ */
+export function paddedRequest(requestId: string): Uint8Array {
+  const bare = { v: PROTOCOL_VERSION, type: "admin.rebalance", from: "cluster-cli", requestId } as const;
+  const padBytes = DATAGRAM_BYTES_MAX - encodePacket(bare).length - ',"pad":""'.length;
+  return encodePacket({ ...bare, pad: " ".repeat(Math.max(0, padBytes)) });
+}
+
 async function rebalance(flags: RebalanceFlags): Promise<void> {
   const dispatcher = parseHostPort(flags.dispatcher, "--dispatcher");
   const timeoutMs = parseNumberFlag(flags.timeoutMs, "--timeout-ms", 1, 3_600_000);
@@ -72,7 +82,7 @@ async function rebalance(flags: RebalanceFlags): Promise<void> {
     acceptFrom: [dispatcher],
   });
   const requestId = randomUUID();
-  const request = encodePacket({ v: PROTOCOL_VERSION, type: "admin.rebalance", from: "cluster-cli", requestId });
+  const request = paddedRequest(requestId);
   const startedMs = performance.now();
   const result = await new Promise<AdminRebalanceResult | undefined>((resolve) => {
     const send = (): void => transport.send(dispatcher, request);

@@ -2,11 +2,15 @@
  * Relays operator requests that the overlay answers (today: `admin.rebalance`) from the CLI to the
  * overlay root calculator, and the root's results back to whoever asked. The dispatcher is the one
  * address operators know; the root is whichever live calculator heartbeats `overlayRole: "root"`.
+ * No amplification (SPEC section 10, QUIC's rule): the source of a request may be spoofed, so the
+ * relay answers only the source it heard from and never with more bytes than that request had (the
+ * CLI pads its request); requests are rate-limited, since each one costs the overlay a wave.
  * Pure: time arrives as nowMs.
  */
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { AdminRebalance, AdminRebalanceResult, NodeId } from "../protocol/packets.js";
 import { BoundedMap } from "../runtime/bounded-map.js";
+import { SourceLimiter } from "../security/source-limiter.js";
 import type { Endpoint } from "../transport/transport.js";
 import type { CalculatorRegistry } from "./registry.js";
 import type { DispatcherOutput } from "./types.js";
@@ -15,12 +19,28 @@ import type { DispatcherOutput } from "./types.js";
 const REQUESTS_MAX = 256;
 /** How long a requester is remembered (ms): longer than any CLI waits for a result. */
 const REQUEST_TTL_MS = 120_000;
+/** Relayed requests per second, all sources together, and the burst allowed (the CLI resends every 500 ms). */
+export const ADMIN_REQUESTS_PER_S = 10;
+export const ADMIN_REQUESTS_BURST = 20;
+
+/** A requester and the size of its request (bytes as encoded), the most we may send back to it. */
+interface Requester {
+  readonly endpoint: Endpoint;
+  readonly requestBytes: number;
+}
+
+/** Bytes of a packet on the wire (compact JSON of ASCII fields; a padded datagram is never smaller). */
+function wireBytes(packet: object): number {
+  return JSON.stringify(packet).length;
+}
 
 /** The CLI <-> overlay-root relay. */
 export class AdminRelay {
   readonly #nodeId: NodeId;
   /** BOUNDED: REQUESTS_MAX requesters for REQUEST_TTL_MS. */
-  readonly #requesters = new BoundedMap<string, Endpoint>(REQUESTS_MAX, REQUEST_TTL_MS);
+  readonly #requesters = new BoundedMap<string, Requester>(REQUESTS_MAX, REQUEST_TTL_MS);
+  /** BOUNDED: one bucket. */
+  readonly #limiter = new SourceLimiter({ ratePerS: ADMIN_REQUESTS_PER_S, burst: ADMIN_REQUESTS_BURST, sourcesMax: 1 });
 
   constructor(nodeId: NodeId) {
     this.#nodeId = nodeId;
@@ -28,6 +48,9 @@ export class AdminRelay {
 
   /** A CLI asks for a rebalancing round: forward to the root, or answer `no_overlay` at once. */
   onRequest(nowMs: number, from: Endpoint, request: AdminRebalance, registry: CalculatorRegistry): DispatcherOutput[] {
+    if (!this.#limiter.allow("admin", nowMs))
+      return [{ kind: "packet_dropped", reason: "rate_limited", type: request.type }];
+    const requestBytes = wireBytes(request);
     const root = [...registry.values()].find((entry) => entry.isAlive && entry.overlayRole === "root");
     if (root === undefined) {
       const packet: AdminRebalanceResult = {
@@ -43,10 +66,13 @@ export class AdminRelay {
         movedCount: 0,
         loads: [],
       };
+      if (wireBytes(packet) > requestBytes)
+        return [{ kind: "packet_dropped", reason: "amplification", type: request.type }];
       return [{ kind: "send", to: from, packet }];
     }
-    this.#requesters.set(nowMs, request.requestId, from);
-    return [{ kind: "send", to: root.endpoint, packet: { ...request, from: this.#nodeId } }];
+    this.#requesters.set(nowMs, request.requestId, { endpoint: from, requestBytes });
+    const { pad: _pad, ...unpadded } = request;
+    return [{ kind: "send", to: root.endpoint, packet: { ...unpadded, from: this.#nodeId } }];
   }
 
   /** The root answered: pass the result on to the requester (repeats are passed on too). */
@@ -62,6 +88,9 @@ export class AdminRelay {
     }
     const requester = this.#requesters.get(nowMs, result.requestId);
     if (requester === undefined) return [{ kind: "packet_dropped", reason: "unknown_task", type: result.type }];
-    return [{ kind: "send", to: requester, packet: { ...result, from: this.#nodeId } }];
+    const packet = { ...result, from: this.#nodeId };
+    if (wireBytes(packet) > requester.requestBytes)
+      return [{ kind: "packet_dropped", reason: "amplification", type: result.type }];
+    return [{ kind: "send", to: requester.endpoint, packet }];
   }
 }

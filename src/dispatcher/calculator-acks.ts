@@ -8,7 +8,7 @@
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { loseCopy } from "./copy-losses.js";
-import { type DispatchContext, drainQueue, reconcile } from "./placement.js";
+import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -42,14 +42,16 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
   }
   const outputs: DispatcherOutput[] = [];
   if (copy?.state !== "live") {
-    // Overlay mode: only an explicit arrival announcement ("moved", holder = itself) claims a task.
-    // A stale running/queued receipt from an abandoned copy must not pull the task back. A stale
-    // announcement is harmless: the node it points at answers probes with "moved" to the holder.
+    // Overlay mode: an arrival announcement ("moved", holder = itself) is only a hint. A move is
+    // honoured only from the node that held the task (issue 12: any registered calculator could
+    // otherwise claim any live task), so probe the holder now; its "moved" answer, naming the new
+    // holder, is what moves the copy (the case below). A stale running/queued receipt from an
+    // abandoned copy is dropped and never pulls the task back.
     if (ack.state !== "moved" || ack.holder !== ack.from || task.liveCount !== 1) {
       return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
     }
     const [holder] = ctx.table.liveCopies(task);
-    if (holder !== undefined) moveCopy(ctx, nowMs, task, holder.calculatorId, ack.from, outputs);
+    if (holder !== undefined) sendAssign(ctx, task, holder, outputs);
     return outputs;
   }
   switch (ack.state) {

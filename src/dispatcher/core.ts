@@ -210,6 +210,8 @@ export class DispatcherCore {
     const { table, replication } = this.#ctx;
     const known = table.get(submit.taskId);
     if (known !== undefined) {
+      if (known.clientId !== undefined && known.clientId !== submit.from)
+        return [{ kind: "packet_dropped", reason: "not_owner", type: submit.type }];
       known.client = from; // the client may have moved (NAT rebinding); answer where it is now
       this.#acksDue.delete(known.taskId);
       return [this.#receipt(known)];
@@ -217,6 +219,7 @@ export class DispatcherCore {
     const outputs: DispatcherOutput[] = [];
     const task = newTaskEntry({
       taskId: submit.taskId,
+      clientId: submit.from,
       client: from,
       input: submit.input,
       rounds: submit.rounds,
@@ -251,6 +254,8 @@ export class DispatcherCore {
       this.#finals.set(nowMs, cancel.taskId, packet);
       return [{ kind: "send", to: from, packet }];
     }
+    if (task.clientId !== undefined && task.clientId !== cancel.from)
+      return [{ kind: "packet_dropped", reason: "not_owner", type: cancel.type }];
     const outputs: DispatcherOutput[] = [];
     this.#fail(nowMs, task, "cancelled", outputs);
     if (!sameEndpoint(from, task.client)) outputs.push({ kind: "send", to: from, packet });

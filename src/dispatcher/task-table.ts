@@ -42,6 +42,8 @@ export interface TaskCopy {
 /** One task the dispatcher owns until its final answer. */
 export interface TaskEntry {
   readonly taskId: TaskId;
+  /** The submitting client's id (`from`): only it may resubmit (move the answer) or cancel the task. */
+  readonly clientId?: NodeId;
   client: Endpoint;
   readonly input: string;
   readonly rounds: number;

@@ -26,7 +26,13 @@ export type PacketDropReason =
   | "stale_heartbeat"
   | "registry_full"
   /** A second result from a calculator that already voted on this task (one vote per calculator). */
-  | "duplicate_vote";
+  | "duplicate_vote"
+  /** A submit or cancel naming another client's task (tasks belong to (client id, task id)). */
+  | "not_owner"
+  /** Over the admin relay's request rate. */
+  | "rate_limited"
+  /** An admin answer larger than the request it answers (the requester did not pad; SPEC section 10). */
+  | "amplification";
 
 /** Why a task's copy was taken from a calculator and the task placed again. */
 export type ReplaceReason = "task_timeout" | "calculator_dead" | "calculator_restarted" | "busy";

@@ -7,6 +7,7 @@ import * as z from "zod";
 
 import {
   CAPACITY_MAX,
+  DATAGRAM_BYTES_MAX,
   INPUT_CHARS_MAX,
   NODE_ID_CHARS_MAX,
   PROTOCOL_VERSION,
@@ -167,12 +168,22 @@ export const CalcHeartbeat = z
 export const REBALANCE_LOADS_MAX = 64;
 
 export const AdminRebalance = z
-  .strictObject({ ...envelope, type: z.literal("admin.rebalance"), requestId: z.uuid() })
+  .strictObject({
+    ...envelope,
+    type: z.literal("admin.rebalance"),
+    requestId: z.uuid(),
+    /**
+     * Spaces that make the request at least as large as its answer: the dispatcher never answers a
+     * source with more bytes than it received from it (no amplification, QUIC's rule; issue 12).
+     */
+    pad: z.string().max(DATAGRAM_BYTES_MAX).regex(/^ *$/, "spaces only").optional(),
+  })
   .register(wire, {
     id: "AdminRebalance",
     description:
       "Operator CLI -> dispatcher -> overlay root: run one rebalancing round now. Retransmitted until a " +
-      "result arrives; idempotent by requestId.",
+      "result arrives; idempotent by requestId. `pad` (spaces) makes the request as large as the answer " +
+      "may be: the dispatcher drops an answer larger than the request it relays.",
   });
 
 export const NodeLoadChange = z

@@ -139,7 +139,7 @@ function dispatcherWithTwo(): DispatcherCore {
 }
 
 describe("dispatcher follows moved tasks", () => {
-  it("an arrival announcement from the receiving node moves the copy there; probes and results follow it", () => {
+  it("an arrival announcement makes the dispatcher ask the holder, whose word moves the copy; probes and results follow it", () => {
     const core = dispatcherWithTwo();
     const placed = core.onPacket(0, CLIENT, {
       v: 1,
@@ -152,6 +152,7 @@ describe("dispatcher follows moved tasks", () => {
     const first = placed.find((o) => o.kind === "send") as { to: typeof X };
     const giver = first.to.port === X.port ? "x" : "y";
     const [receiver, receiverAt] = giver === "x" ? (["y", Y] as const) : (["x", X] as const);
+    const giverAt = giver === "x" ? X : Y;
     const stale = core.onPacket(5, receiverAt, {
       v: 1,
       type: "task.ack",
@@ -169,9 +170,24 @@ describe("dispatcher follows moved tasks", () => {
       state: "moved",
       holder: receiver,
     });
-    expect(moved).toEqual([{ kind: "task_moved", taskId: ids[0], fromCalculatorId: giver, toCalculatorId: receiver }]);
+    // Only the node that held the task may move it (issue 12): the claim is answered by a probe to the holder.
+    expect(moved).toEqual([
+      { kind: "send", to: giverAt, packet: expect.objectContaining({ type: "task.assign", taskId: ids[0] }) },
+    ]);
+    expect(core.holderOf(ids[0])).toBe(giver);
+    const confirmed = core.onPacket(11, giverAt, {
+      v: 1,
+      type: "task.ack",
+      from: giver,
+      taskId: ids[0],
+      state: "moved",
+      holder: receiver,
+    });
+    expect(confirmed).toEqual([
+      { kind: "task_moved", taskId: ids[0], fromCalculatorId: giver, toCalculatorId: receiver },
+    ]);
     expect(core.holderOf(ids[0])).toBe(receiver);
-    const probes = sends(core.onTick(10 + simDispatcherConfig().probeIntervalMs)).filter(
+    const probes = sends(core.onTick(11 + simDispatcherConfig().probeIntervalMs)).filter(
       (p) => p.type === "task.assign",
     );
     expect(probes).toEqual([expect.objectContaining({ type: "task.assign", taskId: ids[0] })]);
