@@ -12,7 +12,7 @@ import { endpointKey } from "../transport/transport.js";
 import { COUNTER_MAX, open, SENDER_ID_BYTES, seal } from "./envelope.js";
 import type { Keyring } from "./keyring.js";
 import { ReplayGuard } from "./replay-guard.js";
-import { SOURCE_LIMITER_DEFAULTS, SourceLimiter, type SourceLimiterConfig } from "./source-limiter.js";
+import { edgeCost, SOURCE_LIMITER_DEFAULTS, SourceLimiter, type SourceLimiterConfig } from "./source-limiter.js";
 
 /** Why the edge dropped a datagram (counter names `edge_dropped.<reason>`). */
 export type EdgeDropReason = "rate" | "source" | "auth" | "replay";
@@ -107,7 +107,7 @@ export class EdgeTransport implements Transport {
 
   #onDatagram(datagram: Datagram): void {
     const { from } = datagram;
-    if (!this.#limiter.allow(endpointKey(from), this.#options.nowMs())) {
+    if (!this.#limiter.allow(endpointKey(from), this.#options.nowMs(), edgeCost(datagram.bytes.length))) {
       this.#drop("rate", "rate");
       return;
     }

@@ -7,9 +7,9 @@ import { assert } from "../runtime/assert.js";
 
 /** Bucket settings. */
 export interface SourceLimiterConfig {
-  /** Datagrams per second a source may send on average. */
+  /** Tokens per second a source earns (a datagram costs 1 + 1 per full KiB, see edgeCost). */
   readonly ratePerS: number;
-  /** Datagrams a source may send in one burst (the bucket's size). */
+  /** Tokens a source may spend in one burst (the bucket's size); at least the largest datagram's cost. */
   readonly burst: number;
   /** Most sources tracked at once; see {@link SourceLimiter.allow} for what happens beyond. */
   readonly sourcesMax: number;
@@ -20,6 +20,14 @@ export interface SourceLimiterConfig {
  * window 64 sends a few thousand datagrams a second), far below what one CPU can receive.
  */
 export const SOURCE_LIMITER_DEFAULTS: SourceLimiterConfig = { ratePerS: 20_000, burst: 4_000, sourcesMax: 4_096 };
+
+/**
+ * Tokens a datagram of `bytes` costs: 1, plus 1 per full KiB, so a flood of large datagrams (each
+ * an HMAC over up to 16 KiB) is shed as early as a flood of small ones.
+ */
+export function edgeCost(bytes: number): number {
+  return 1 + (bytes >>> 10);
+}
 
 interface Bucket {
   tokens: number;
@@ -50,7 +58,7 @@ export class SourceLimiter {
    * out; a forgotten source starts again with a full bucket, which bounds what churn can gain to
    * `burst` per new address.
    */
-  allow(source: string, nowMs: number): boolean {
+  allow(source: string, nowMs: number, cost = 1): boolean {
     let bucket = this.#buckets.get(source);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#config.sourcesMax) {
@@ -63,8 +71,8 @@ export class SourceLimiter {
       bucket.tokens = Math.min(this.#config.burst, bucket.tokens + (nowMs - bucket.refilledMs) * this.#perMs);
       bucket.refilledMs = nowMs;
     }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
+    if (bucket.tokens < cost) return false;
+    bucket.tokens -= cost;
     return true;
   }
 }

@@ -161,3 +161,18 @@ describe("EdgeTransport shedding", () => {
     expect(receiver.transport.stats.dropped.source).toBe(1);
   });
 });
+
+describe("edgeCost", () => {
+  it("charges large datagrams more, so a flood of them is shed as early as one of small ones", async () => {
+    const { edgeCost } = await import("../../../src/security/source-limiter.js");
+    expect(edgeCost(100)).toBe(1);
+    expect(edgeCost(1_024)).toBe(2);
+    expect(edgeCost(16_384 + 100)).toBe(17);
+    const receiver = edge(B, undefined, { limiter: { ratePerS: 1, burst: 20, sourcesMax: 8 } });
+    receiver.deliver(new Uint8Array(10_240), A); // cost 11
+    receiver.deliver(new Uint8Array(10_240), A); // refused: 9 left
+    receiver.deliver(text("{}"), A);
+    expect(receiver.transport.stats.dropped.rate).toBe(1);
+    expect(receiver.got).toHaveLength(2);
+  });
+});
