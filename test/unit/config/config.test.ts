@@ -12,6 +12,7 @@ import { join } from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 import type * as z from "zod";
+import { listenHost } from "../../../src/cli/calculator.js";
 
 import { parseNumberFlag, parseRangeFlag } from "../../../src/cli/common.js";
 import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../../../src/config/load.js";
@@ -229,8 +230,7 @@ describe("flag parsers name the flag", () => {
 });
 
 describe("calculator listen auto (SPEC section 3)", () => {
-  it("binds loopback for a loopback dispatcher and the wildcard otherwise; an explicit host wins", async () => {
-    const { listenHost } = await import("../../../src/cli/calculator.js");
+  it("binds loopback for a loopback dispatcher and the wildcard otherwise; an explicit host wins", () => {
     expect(listenHost("auto", "127.0.0.1")).toBe("127.0.0.1");
     expect(listenHost("auto", "localhost")).toBe("127.0.0.1");
     expect(listenHost("auto", "10.0.0.5")).toBe("0.0.0.0");
