@@ -9,7 +9,8 @@
  * failures / (failures + successes + PRIOR_SUCCESS_WEIGHT): the prior keeps one early failure from
  * reading as certainty, and lets the rate decay toward 0 when nothing happens at all. Failures are a
  * copy timeout, a death or restart while holding copies, an outvoted result and a copy that lost the
- * race to its own hedge; a success is a result returned.
+ * race to its own hedge; a success is a result returned (for a task that votes, a result the
+ * quorum agreed with: an outvoted one counts only as a failure).
  *
  * Latency: an EWMA of the start-to-result time of copies that returned a result; undefined until the
  * first one (placement policies decide what unknown means).
@@ -89,12 +90,25 @@ export class CalculatorEstimates {
     if (estimate !== undefined) estimate.failures += 1;
   }
 
-  /** A copy on `id` returned a result after `latencyMs` (ms since the copy started). */
-  recordSuccess(nowMs: number, id: NodeId, latencyMs: number): void {
-    assert(Number.isFinite(latencyMs), "latency must be finite");
+  /**
+   * A copy on `id` succeeded; with `latencyMs` (ms since the copy started) also a latency sample. A
+   * voting copy's success is recorded when the vote agrees with it, its latency when it arrives.
+   */
+  recordSuccess(nowMs: number, id: NodeId, latencyMs?: number): void {
     const estimate = this.#decayed(nowMs, id);
     if (estimate === undefined) return;
     estimate.successes += 1;
+    if (latencyMs !== undefined) this.#sampleLatency(estimate, latencyMs);
+  }
+
+  /** A copy on `id` returned a result after `latencyMs` (ms), success or not yet known. */
+  recordLatency(nowMs: number, id: NodeId, latencyMs: number): void {
+    const estimate = this.#decayed(nowMs, id);
+    if (estimate !== undefined) this.#sampleLatency(estimate, latencyMs);
+  }
+
+  #sampleLatency(estimate: Estimate, latencyMs: number): void {
+    assert(Number.isFinite(latencyMs), "latency must be finite");
     const sampleMs = Math.max(0, latencyMs);
     estimate.latencyMs =
       estimate.latencyMs === undefined

@@ -166,12 +166,21 @@ export class CalculatorRegistry {
     this.estimates.recordFailure(nowMs, id, cause);
   }
 
-  /** A copy on `id` returned a result `latencyMs` after it started. */
-  recordSuccess(nowMs: number, id: NodeId, latencyMs: number): void {
+  /**
+   * A copy on `id` returned a result `latencyMs` after it started: a success at once (`isSuccess`),
+   * or, for a task that votes, only a latency sample until recordAgreed says the vote agreed.
+   */
+  recordResult(nowMs: number, id: NodeId, latencyMs: number, isSuccess: boolean): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     entry.completedCount += 1;
-    this.estimates.recordSuccess(nowMs, id, latencyMs);
+    if (isSuccess) this.estimates.recordSuccess(nowMs, id, latencyMs);
+    else this.estimates.recordLatency(nowMs, id, latencyMs);
+  }
+
+  /** The quorum agreed with the result of `id` (its latency was recorded on arrival). */
+  recordAgreed(nowMs: number, id: NodeId): void {
+    if (this.#entries.has(id)) this.estimates.recordSuccess(nowMs, id);
   }
 
   /** Failure rate of `id` at nowMs, in [0, 1] (0 when unknown). */

@@ -47,7 +47,9 @@ export function onResult(
   if (copy === undefined) return [drop("not_assigned")];
   if (task.votes.hasVoted(done.from)) return [drop("duplicate_vote")];
   const outputs: DispatcherOutput[] = [];
-  ctx.registry.recordSuccess(nowMs, done.from, nowMs - copy.startedMs);
+  // A voting copy's result is a success only if the vote agrees with it (settleVotes); an outvoted
+  // one is a failure and nothing else, so a calculator that is always outvoted reads as failing.
+  ctx.registry.recordResult(nowMs, done.from, nowMs - copy.startedMs, task.quorum === 1);
   calculator.reportedRunning = Math.max(0, calculator.reportedRunning - 1);
   if (copy.state === "live") ctx.table.endCopy(task, done.from, "voted");
   else copy.state = "voted";
@@ -100,7 +102,10 @@ function settleVotes(
   const hasVoted = task.quorum > 1;
   for (const [calculatorId, vote] of task.votes.entries()) {
     if (vote !== result) outvote(ctx, nowMs, task.taskId, calculatorId, outputs);
-    else if (hasVoted) ctx.trust.recordAgreed(calculatorId);
+    else if (hasVoted) {
+      ctx.trust.recordAgreed(calculatorId);
+      ctx.registry.recordAgreed(nowMs, calculatorId);
+    }
   }
 }
 

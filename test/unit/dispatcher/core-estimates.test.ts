@@ -76,6 +76,28 @@ describe("DispatcherCore: failure estimates", () => {
   });
 });
 
+describe("DispatcherCore: an always-outvoted calculator", () => {
+  it("reads as failing (parked): its results count only as failures, its agreeing peers' as successes", () => {
+    const h = new RepHarness({ replication: { factor: 3, quorum: 2, maxCopies: 3, adaptive: false } });
+    for (const name of ["a", "b", "c"] as const) h.beat(0, name);
+    for (let n = 1; n <= 4; n += 1) {
+      const t = n * 10;
+      h.submit(t, n);
+      h.done(t + 1, "c", n, "wrong");
+      h.done(t + 2, "a", n);
+      h.done(t + 3, "b", n); // quorum: c outvoted
+    }
+    const status = h.core.status(50);
+    const c = status.calculators.find((calc) => calc.id === "calc-c");
+    // 4 failures, no success: 4 / (4 + 2); had its results also counted as successes, 4 / 10.
+    expect(c?.failureRate).toBeCloseTo(4 / 6, 2);
+    expect(c?.state).toBe("parked");
+    expect(c?.latencyMs).toBeGreaterThan(0); // its latency is still known
+    expect(status.calculators.find((calc) => calc.id === "calc-a")?.failureRate).toBe(0);
+    expect(h.core.registry.get("calc-c")?.completedCount).toBe(4);
+  });
+});
+
 describe("DispatcherCore: least-loaded reads the failure rate", () => {
   it("breaks a tie between two idle calculators by failure rate before time since last assignment", () => {
     const h = new Harness();

@@ -60,6 +60,12 @@ describe("CalculatorEstimates", () => {
     expect(e.view(20, "x").latencyMs).toBeCloseTo(120, 12);
     e.recordSuccess(30, "x", -5); // clamped at 0
     expect(e.view(30, "x").latencyMs).toBeCloseTo(120 * (1 - LATENCY_EWMA_WEIGHT), 12);
+    e.recordSuccess(40, "x"); // a success without a sample (a vote agreed) leaves it alone
+    expect(e.view(40, "x").latencyMs).toBeCloseTo(96, 12);
+    const rateBefore = e.failureRate(50, "x");
+    e.recordLatency(50, "x", 196); // a sample without a success leaves the rate alone
+    expect(e.view(50, "x").latencyMs).toBeCloseTo(96 + LATENCY_EWMA_WEIGHT * 100, 12);
+    expect(e.failureRate(50, "x")).toBe(rateBefore);
   });
 
   it("is bounded by entriesMax: a new calculator beyond it is not recorded and counted; forget frees room", () => {

@@ -160,12 +160,19 @@ describe("CalculatorRegistry views", () => {
     expect(r.failureRate(0, "calc-a")).toBeCloseTo(1 / 3, 12);
     r.recordFailure(0, "calc-a", "outvoted");
     expect(r.failureRate(0, "calc-a")).toBeCloseTo(1 / 2, 12);
-    r.recordSuccess(0, "calc-a", 40);
+    r.recordResult(0, "calc-a", 40, true);
     expect(r.failureRate(0, "calc-a")).toBeCloseTo(2 / 5, 12);
     expect(r.get("calc-a")).toMatchObject({ completedCount: 1 });
     expect(r.candidates(0)[0]).toMatchObject({ failureRate: 0.4, latencyMs: 40 });
+    // A voting copy's result: latency now, success only when the vote agrees.
+    r.recordResult(0, "calc-a", 40, false);
+    expect(r.failureRate(0, "calc-a")).toBeCloseTo(2 / 5, 12);
+    expect(r.get("calc-a")).toMatchObject({ completedCount: 2 });
+    r.recordAgreed(0, "calc-a");
+    expect(r.failureRate(0, "calc-a")).toBeCloseTo(2 / 6, 12);
     r.recordFailure(0, "calc-unknown", "death"); // ignored, no throw
-    r.recordSuccess(0, "calc-unknown", 1);
+    r.recordResult(0, "calc-unknown", 1, true);
+    r.recordAgreed(0, "calc-unknown");
     expect(r.size).toBe(1);
     expect(r.estimates.size).toBe(1);
   });
