@@ -23,52 +23,37 @@ describe("bin/cluster verbs", () => {
     async () => {
       const dir = tempDir();
       const { port } = await startDispatcher(dir);
-      startCalculator(dir, "calc-a", port, ["--compute-ms", "6000,6000", "--capacity", "2"]);
       // Generous: CLI processes start slowly on a loaded machine.
       const at = ["--dispatcher", `127.0.0.1:${port}`, "--timeout-ms", "15000"];
-      let calculators: { id: string; state: string }[] = [];
-      for (let i = 0; i < 100 && calculators.length === 0; i += 1) {
-        calculators = JSON.parse((await runToEnd("cluster", ["calculators", "--json", ...at])).stdout);
-      }
-      expect(calculators).toEqual([expect.objectContaining({ id: "calc-a", state: "alive", capacity: 2 })]);
-      const table = await runToEnd("cluster", ["calculators", ...at]);
-      expect(table.stdout).toMatch(/^id\s+address\s+state\s+capacity\s+running\s+failure rate\s+latency\s+last seen/);
-
-      const waited = await runToEnd("cluster", [
-        "submit",
-        "--input",
-        "abc",
-        "--rounds",
-        "1",
-        "--wait",
-        "--json",
-        ...at,
-      ]);
-      expect(waited.code).toBe(0);
-      const done = JSON.parse(waited.stdout);
-      expect(done.result).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-
-      const submitted = await runToEnd("cluster", ["submit", "--input", "later", "--priority", "9", ...at]);
-      const id = submitted.stdout.trim();
+      // No calculator yet: a submitted task stays queued, so "not finished" does not race anything.
+      const id = (await runToEnd("cluster", ["submit", "--input", "later", "--priority", "9", ...at])).stdout.trim();
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
-      const running = await runToEnd("cluster", ["result", id, ...at]);
-      expect(running.code).toBe(3); // not finished yet (6 s computation)
-      expect((await runToEnd("cluster", ["status", id, ...at])).stdout).toMatch(/(queued|running)$/m);
-      const result = await runToEnd("cluster", ["result", id, "--wait", ...at, "--timeout-ms", "30000"], 40_000);
-      expect(result.code).toBe(0);
-      expect(result.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
-
-      const summary = await runToEnd("cluster", ["status", "--json", ...at]);
-      expect(JSON.parse(summary.stdout).tasks).toMatchObject({ succeeded: 2, failed: 0 });
-      const unknown = await runToEnd("cluster", ["result", UNKNOWN_ID, ...at]);
-      expect([unknown.code, unknown.stdout.trim()]).toEqual([1, `${UNKNOWN_ID} unknown`]);
-
+      const queued = await runToEnd("cluster", ["result", id, ...at]);
+      expect([queued.code, queued.stdout.trim()]).toEqual([3, `${id} queued`]);
+      expect((await runToEnd("cluster", ["status", id, ...at])).stdout.trim()).toBe(`${id} queued`);
       const toCancel = (await runToEnd("cluster", ["submit", "--input", "x", ...at])).stdout.trim();
       const cancelled = await runToEnd("cluster", ["cancel", toCancel, ...at]);
       expect([cancelled.code, cancelled.stdout.trim()]).toEqual([0, `${toCancel} cancelled`]);
       expect((await runToEnd("cluster", ["status", toCancel, ...at])).stdout.trim()).toBe(
         `${toCancel} failed cancelled`,
       );
+
+      startCalculator(dir, "calc-a", port, ["--compute-ms", "200,200", "--capacity", "2"]);
+      const result = await runToEnd("cluster", ["result", id, "--wait", ...at, "--timeout-ms", "30000"], 40_000);
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+      const calculators = JSON.parse((await runToEnd("cluster", ["calculators", "--json", ...at])).stdout);
+      expect(calculators).toEqual([expect.objectContaining({ id: "calc-a", state: "alive", capacity: 2 })]);
+      const table = await runToEnd("cluster", ["calculators", ...at]);
+      expect(table.stdout).toMatch(/^id\s+address\s+state\s+capacity\s+running\s+failure rate\s+latency\s+last seen/);
+
+      const waited = await runToEnd("cluster", ["submit", "--input", "abc", "--wait", "--json", ...at], 40_000);
+      expect(waited.code).toBe(0);
+      expect(JSON.parse(waited.stdout).result).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+      const summary = await runToEnd("cluster", ["status", "--json", ...at]);
+      expect(JSON.parse(summary.stdout).tasks).toMatchObject({ succeeded: 2, failed: 1 });
+      const unknown = await runToEnd("cluster", ["result", UNKNOWN_ID, ...at]);
+      expect([unknown.code, unknown.stdout.trim()]).toEqual([1, `${UNKNOWN_ID} unknown`]);
     },
     E2E_TIMEOUT_MS,
   );
