@@ -194,6 +194,8 @@ export function calculatorCoreConfig(
 /** Resolves `auto`: loopback when the dispatcher is on this machine's loopback, else every address. */
 export function listenHost(host: string, dispatcherHost: string): string {
   if (host !== "auto") return host;
+  // An IPv6 dispatcher needs an IPv6 socket: an IPv4 one never reaches [::1]:P.
+  if (dispatcherHost.includes(":")) return dispatcherHost === "::1" ? "::1" : "::";
   const isLoopback = /^127\./.test(dispatcherHost) || dispatcherHost === "::1" || dispatcherHost === "localhost";
   return isLoopback ? "127.0.0.1" : "0.0.0.0";
 }

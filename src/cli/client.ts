@@ -3,7 +3,7 @@
  * section 4 on SIGINT/SIGTERM or at the end of a --count / --duration-s run, then exits 0.
  */
 import { randomUUID } from "node:crypto";
-import { createWriteStream, type WriteStream, writeFileSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, type WriteStream, writeFileSync } from "node:fs";
 
 import { Command } from "commander";
 
@@ -42,6 +42,23 @@ interface ClientFlags extends CommonFlags {
   warmupS?: string;
   quiet?: boolean;
   keyFile?: string;
+  priority?: string;
+}
+
+/**
+ * Refuses at start (exit 2) an output file that cannot be written, instead of failing after the run.
+ * Opens for append, so an existing file is not truncated before the run has something to write.
+ */
+function checkWritable(path: string | undefined, flag: string): void {
+  if (path === undefined) return;
+  try {
+    closeSync(openSync(path, "a"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new ConfigError(`Flag ${flag} names ${path}, which cannot be written (${code}); choose a writable path.`, {
+      cause: error,
+    });
+  }
 }
 
 interface RunLimits {
@@ -133,6 +150,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--interval-ms <min,max>", "random pause between sends")
       .option("--timeout-ms <ms>", "give up on a task after this long (requestTimeoutMs)")
       .option("--warmup-s <s>", "leave tasks sent in the first S seconds out of the latency statistics (JIT warm-up)")
+      .option("--priority <p>", "priority of every task, 0..9 (higher runs first)")
       .option("--quiet", "no progress line and only warnings in the log")
       .option("--key-file <file>", "authenticate every datagram with this key file (auth.keyFile, docs/SECURITY.md)");
     program.parse([...argv], { from: "user" });
@@ -141,12 +159,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     const file = resolveConfig(flags);
     const limits = resolveLimits(flags);
     const clientId = file.id ?? `client-${randomUUID().slice(0, 8)}`;
-    const config = clientCoreConfig(file, limits, clientId);
+    const priority = flags.priority === undefined ? undefined : parseNumberFlag(flags.priority, "--priority", 0, 9);
+    checkWritable(flags.statsJson, "--stats-json");
+    checkWritable(flags.results, "--results");
+    const config = { ...clientCoreConfig(file, limits, clientId), ...(priority === undefined ? {} : { priority }) };
     const log = loggerFor("client", clientId, flags);
     const results = openResults(flags.results);
     // SPEC section 3: a client takes packets only from its dispatcher.
     const transport = await openEdge({
-      host: "0.0.0.0",
+      // An IPv6 dispatcher ([::1]:P) needs an IPv6 socket; an IPv4 one never reaches it.
+      host: config.dispatcher.host.includes(":") ? "::" : "0.0.0.0",
       port: 0,
       what: "client",
       keyFile: file.auth.keyFile,

@@ -274,6 +274,9 @@ export class ClientCore {
         taskId: task.taskId,
         input: task.input,
         rounds: task.rounds,
+        ...(this.#config.priority === undefined || this.#config.priority === 0
+          ? {}
+          : { priority: this.#config.priority }),
       },
     };
   }

@@ -98,15 +98,17 @@ export function formatStatsTable(
   ];
   for (const [reason, count] of failureReasons ?? []) rows.push([`  failed: ${reason}`, String(count)]);
   const l = stats.latencyMs;
+  // No answers: no latency (SPEC 4 prints "-", not 0.0 ms).
+  const fmt = (value: number): string => (stats.received === 0 ? "-" : `${value.toFixed(1)} ms`);
   if (latencyWarmupS > 0) rows.push(["latency of", `tasks sent after the first ${latencyWarmupS} s (warm-up)`]);
   rows.push(
-    ["latency min", `${l.min.toFixed(1)} ms`],
-    ["latency mean", `${l.mean.toFixed(1)} ms`],
-    ["latency p50", `${l.p50.toFixed(1)} ms`],
-    ["latency p90", `${l.p90.toFixed(1)} ms`],
-    ["latency p99", `${l.p99.toFixed(1)} ms`],
-    ["latency p99.9", `${l.p999.toFixed(1)} ms`],
-    ["latency max", `${l.max.toFixed(1)} ms`],
+    ["latency min", fmt(l.min)],
+    ["latency mean", fmt(l.mean)],
+    ["latency p50", fmt(l.p50)],
+    ["latency p90", fmt(l.p90)],
+    ["latency p99", fmt(l.p99)],
+    ["latency p99.9", fmt(l.p999)],
+    ["latency max", fmt(l.max)],
   );
   const width = Math.max(...rows.map(([name]) => name.length));
   return ["statistics", ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)].join("\n");

@@ -44,6 +44,8 @@ export interface ClientCoreConfig {
   readonly answeredCacheMax: number;
   /** Characters of each random task input. */
   readonly inputChars: number;
+  /** Priority of every task sent, 0..9 (SPEC 8; higher runs first); absent = 0. */
+  readonly priority?: number;
 }
 
 /** Everything the client core wants done or wants known. */

@@ -53,14 +53,18 @@ export class LatencyRecorder {
     const h = this.#histogram;
     if (h.totalCount === 0) return { min: 0, mean: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
     const ms = (us: number): number => Math.round(us) / 1_000;
+    const maxUs = h.maxValue;
+    // A percentile is the upper bound of its bucket, which can lie above the largest value recorded:
+    // clamp so that min <= p50 <= ... <= p999 <= max always holds (SPEC 4).
+    const at = (percentile: number): number => ms(Math.min(h.getValueAtPercentile(percentile), maxUs));
     return {
       min: ms(h.minNonZeroValue),
-      mean: ms(h.mean),
-      max: ms(h.maxValue),
-      p50: ms(h.getValueAtPercentile(50)),
-      p90: ms(h.getValueAtPercentile(90)),
-      p99: ms(h.getValueAtPercentile(99)),
-      p999: ms(h.getValueAtPercentile(99.9)),
+      mean: ms(Math.min(h.mean, maxUs)),
+      max: ms(maxUs),
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
     };
   }
 }

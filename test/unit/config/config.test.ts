@@ -236,5 +236,7 @@ describe("calculator listen auto (SPEC section 3)", () => {
     expect(listenHost("auto", "10.0.0.5")).toBe("0.0.0.0");
     expect(listenHost("auto", "dispatcher")).toBe("0.0.0.0");
     expect(listenHost("10.0.0.7", "127.0.0.1")).toBe("10.0.0.7");
+    expect(listenHost("auto", "::1")).toBe("::1"); // an IPv4 socket never reaches [::1]:P
+    expect(listenHost("auto", "fd00::5")).toBe("::");
   });
 });
