@@ -162,10 +162,9 @@ export class CalculatorCore {
     const wasRunning = this.#s.running.delete(cancel.taskId);
     const queuedIndex = this.#s.queued.findIndex((task) => task.taskId === cancel.taskId);
     if (queuedIndex >= 0) this.#s.queued.splice(queuedIndex, 1);
-    if (wasRunning || queuedIndex >= 0) {
-      this.#cancelled.set(nowMs, cancel.taskId, true);
-      outputs.push({ kind: "task_cancelled", taskId: cancel.taskId, wasRunning });
-    }
+    // Remembered even when nothing ran here yet: the cancel may have overtaken its assign.
+    this.#cancelled.set(nowMs, cancel.taskId, true);
+    if (wasRunning || queuedIndex >= 0) outputs.push({ kind: "task_cancelled", taskId: cancel.taskId, wasRunning });
     outputs.push(ackOutput(this.#config.nodeId, from, cancel.taskId, "cancelled"));
     if (wasRunning) startQueued(this.#s, nowMs, outputs);
     return outputs;

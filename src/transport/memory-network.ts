@@ -19,6 +19,10 @@ export interface MemoryNetworkOptions {
   readonly delayMsMax: number;
   /** Datagrams in flight at most; beyond this: drop, like a full socket buffer. */
   readonly inFlightMax: number;
+  /** Chance in [0, 1] that a datagram is held back much longer (a delay spike: heavy reordering). Default 0. */
+  readonly spikeProbability?: number;
+  /** A spiked datagram is delayed uniformly by delayMsMax..spikeDelayMsMax. Default delayMsMax. */
+  readonly spikeDelayMsMax?: number;
 }
 
 interface InFlight {
@@ -47,6 +51,8 @@ export class MemoryNetwork {
   #inFlight: InFlight[] = [];
   /** Endpoints that currently drop everything they send and receive (partitions, freezes). */
   readonly #isolated = new Set<string>();
+  /** Directed links (from key -> to key) that drop everything: one-way and two-way partitions. */
+  readonly #blocked = new Set<string>();
   #order = 0;
   #nextPort = 10_000;
   readonly stats: MemoryNetworkStats = {
@@ -98,6 +104,13 @@ export class MemoryNetwork {
     else this.#isolated.delete(endpointKey(endpoint));
   }
 
+  /** While blocked, every datagram `from` sends to `to` is lost (the reverse direction is not affected). */
+  setLinkBlocked(from: Endpoint, to: Endpoint, isBlocked: boolean): void {
+    const link = `${endpointKey(from)}>${endpointKey(to)}`;
+    if (isBlocked) this.#blocked.add(link);
+    else this.#blocked.delete(link);
+  }
+
   get inFlightCount(): number {
     return this.#inFlight.length;
   }
@@ -115,7 +128,8 @@ export class MemoryNetwork {
   #send(nowMs: number, from: Endpoint, to: Endpoint, bytes: Uint8Array): void {
     this.stats.sentCount += 1;
     const rng = this.#options.rng;
-    if (this.#isolated.has(endpointKey(from)) || rng() < this.#options.lossProbability) {
+    const isBlocked = this.#blocked.size > 0 && this.#blocked.has(`${endpointKey(from)}>${endpointKey(to)}`);
+    if (isBlocked || this.#isolated.has(endpointKey(from)) || rng() < this.#options.lossProbability) {
       this.stats.lostCount += 1;
       return;
     }
@@ -126,7 +140,12 @@ export class MemoryNetwork {
         this.stats.overflowCount += 1;
         return;
       }
-      const delayMs = Math.floor(rng() * (this.#options.delayMsMax + 1));
+      let delayMs = Math.floor(rng() * (this.#options.delayMsMax + 1));
+      const spikeProbability = this.#options.spikeProbability ?? 0;
+      if (spikeProbability > 0 && rng() < spikeProbability) {
+        const spikeMaxMs = this.#options.spikeDelayMsMax ?? this.#options.delayMsMax;
+        delayMs = this.#options.delayMsMax + Math.floor(rng() * (spikeMaxMs - this.#options.delayMsMax + 1));
+      }
       this.#inFlight.push({
         dueMs: nowMs + delayMs,
         order: this.#order++,
