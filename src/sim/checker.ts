@@ -274,11 +274,16 @@ export class SimChecker {
           "copies_within_max",
           `${taskId}: copies on ${task.copyStarts.size} calculators, max ${this.#copiesMax}`,
         );
-      // A calculator runs one copy of a replicated task, unless it refused the earlier one (never ran it).
+      // A calculator runs one copy of a replicated task, unless it refused the earlier one (never ran
+      // it) or restarted since (the dispatcher forgets a restarted calculator's copies).
       const refusals = task.refusals.get(calculatorId) ?? 0;
-      if (starts > 1 + refusals)
+      const restarts = this.#calcs[this.#s.calculatorIds.indexOf(calculatorId)]?.detectedRestarts ?? 0;
+      if (starts > 1 + refusals + restarts)
         this.#fail(nowMs, "copies_within_max", `${taskId}: ${starts} copies on ${calculatorId}, ${refusals} refused`);
     }
+    // Replicated copies lost to a silent calculator are revived (with a new timeout) when it comes
+    // back, without a copy_started: the age bound is checked for plain tasks only.
+    if (this.#isReplicated) return;
     const index = this.#s.calculatorIds.indexOf(calculatorId);
     const incarnation = this.#incarnation;
     this.#at(nowMs + this.#s.dispatcher.taskTimeoutMs + 3 * this.#s.tickMs, (atMs) => {
