@@ -362,6 +362,7 @@ export class SimChecker {
     const incarnation = this.#calcs[index]?.incarnation;
     const dispatcherIncarnation = this.#incarnation;
     const bound = this.recoveryBoundMs;
+    this.#count("lost_result_recovered");
     this.#at(nowMs + bound, (atMs) => {
       const calc = this.#calcs[index];
       if (calc === undefined || calc.incarnation !== incarnation || this.#incarnation !== dispatcherIncarnation)
@@ -369,7 +370,6 @@ export class SimChecker {
       if (!this.#holds(taskId, index)) return undefined;
       if (calc.upSinceMs === undefined) return atMs + bound;
       if (atMs - calc.upSinceMs < bound) return calc.upSinceMs + bound;
-      this.#count("lost_result_recovered");
       this.#fail(
         atMs,
         "lost_result_recovered",
