@@ -93,7 +93,7 @@ export const SCENARIOS: readonly SimScenario[] = [
       crashOnCancelProbability: 0.1,
       faultPlan: { ...longPlan, untouchedCount: 0, weights: { restart: 3, freeze: 2, partition: 3 } },
     },
-    allowedFailures: ["no_quorum", "timeout"],
+    allowedFailures: ["no_quorum"],
     ciSeeds: 200,
   },
   {
