@@ -200,6 +200,9 @@ export function listenHost(host: string, dispatcherHost: string): string {
   return isLoopback ? "127.0.0.1" : "0.0.0.0";
 }
 
+/** How often the calculator logs its counters at info while it runs (ms). */
+const COUNTERS_LOG_MS = 10_000;
+
 /** Entry point of bin/run-calculator. */
 export async function main(argv: readonly string[]): Promise<void> {
   await runMain(async () => {
@@ -252,8 +255,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
       "calculator started",
     );
+    // Counters while running (not only in the final line), at info every COUNTERS_LOG_MS.
+    const countersTimer = setInterval(() => {
+      log.info({ counters: calculator.counters.toJSON(), completed: calculator.core.completedCount }, "counters");
+    }, COUNTERS_LOG_MS);
+    countersTimer.unref();
     onShutdownSignal(async (signal) => {
       log.info({ signal }, "stopping");
+      clearInterval(countersTimer);
       await calculator.stop();
       process.exit(0);
     });

@@ -134,6 +134,9 @@ function openResults(path: string | undefined): WriteStream | undefined {
   return stream;
 }
 
+/** How often the client logs its counters at info while it runs (ms). */
+const COUNTERS_LOG_MS = 10_000;
+
 /** Entry point of bin/run-client. */
 export async function main(argv: readonly string[]): Promise<void> {
   await runMain(async () => {
@@ -191,10 +194,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
     log.info({ dispatcher: config.dispatcher, port: transport.local.port, ...limits }, "client started");
     const progress = flags.quiet === true ? undefined : startProgress(client, startedMs);
+    // Counters while running (not only at the end), at info every COUNTERS_LOG_MS.
+    const countersTimer = setInterval(() => {
+      const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
+      const { latencyMs: _latency, ...counts } = stats;
+      log.info({ counters: counts }, "counters");
+    }, COUNTERS_LOG_MS);
+    countersTimer.unref();
     let isEnding = false;
     const finish = async (): Promise<void> => {
       if (isEnding) return;
       isEnding = true;
+      clearInterval(countersTimer);
       progress?.stop();
       await client.stop();
       const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
