@@ -209,6 +209,8 @@ export class SimChecker {
   }
 
   #dispatcherSent(nowMs: number, packet: Packet): void {
+    // A revived copy (replicated) shows only as an assign: its task's copies changed this step.
+    if (packet.type === "task.assign") this.#copyChanged.add(packet.taskId);
     if (packet.type === "task.ack") {
       const task = this.#tasks.get(packet.taskId);
       task.toClient += 1;
