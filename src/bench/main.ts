@@ -6,15 +6,18 @@
  * Flags: `--repetitions N` (3), `--duration-s S` (5), `--warmup-s S` (2, an unrecorded run at the largest
  * window first), `--window-warmup-s S` (10, an unrecorded run at each window before it is measured; 0: none),
  * `--latency-warmup-s S` (1, the start of each run left out of latency; 0: none), `--workers N` (4),
- * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only).
+ * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only),
+ * `--only replication` (only the replication benchmarks of replication.ts; rewrites only their section).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { benchJournal, journalMarkdown } from "./journal-bench.js";
 import { killAll, killAllOnExit } from "./processes.js";
+import { benchReplication } from "./replication.js";
+import { hedgingVerdict, replicationMarkdown, spliceSection } from "./replication-report.js";
 import {
   type BenchSettings,
   benchmarksMarkdown,
@@ -100,7 +103,12 @@ interface Options {
   shouldWrite: boolean;
   /** Closed-loop windows to measure; the report's targets need 1 and 64. */
   windows: readonly number[];
+  /** `--only NAME`: run one group of benchmarks (see ONLY_NAMES); undefined = all. */
+  only: string | undefined;
 }
+
+/** Groups `--only` accepts. */
+const ONLY_NAMES = ["replication"] as const;
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = {
@@ -114,6 +122,7 @@ function parseArgs(argv: readonly string[]): Options {
     outPath: DOCS_PATH,
     shouldWrite: true,
     windows: WINDOWS_DEFAULT,
+    only: undefined,
   };
   const numberAfter = (index: number, flag: string, min = Number.MIN_VALUE): number => {
     const value = Number(argv[index + 1]);
@@ -132,12 +141,46 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--workers") options.workerCount = Math.round(numberAfter(i++, flag));
     else if (flag === "--capacity") options.capacity = Math.round(numberAfter(i++, flag));
     else if (flag === "--windows") options.windows = parseWindows(argv[++i]);
+    else if (flag === "--only") options.only = parseOnly(argv[++i]);
     else throw new Error(`unknown flag ${flag}`);
   }
   if (options.latencyWarmupS >= options.durationS) {
     throw new Error("--latency-warmup-s must be shorter than --duration-s, or no task would count for latency");
   }
   return options;
+}
+
+/** `--only NAME`: one of ONLY_NAMES. */
+function parseOnly(text: string | undefined): string {
+  if (!(ONLY_NAMES as readonly (string | undefined)[]).includes(text))
+    throw new Error(`--only expects one of ${ONLY_NAMES.join(", ")}`);
+  return text as string;
+}
+
+/** The replication benchmarks (replication.ts): prints them and returns their Markdown section. */
+async function runReplication(options: Options): Promise<string> {
+  const bench = await benchReplication({
+    repetitions: options.repetitions,
+    durationS: options.durationS,
+    warmupS: Math.max(options.warmupS, 3),
+  });
+  const section = replicationMarkdown(bench);
+  console.log(`\n${section}\n${hedgingVerdict(bench)}`);
+  return section;
+}
+
+/** `--only replication`: runs it and replaces only its section of the report. */
+async function runOnlyReplication(options: Options): Promise<void> {
+  try {
+    const section = await runReplication(options);
+    if (options.shouldWrite) {
+      const document = existsSync(options.outPath) ? readFileSync(options.outPath, "utf8") : "# Benchmarks\n";
+      writeFileSync(options.outPath, spliceSection(document, section));
+      console.log(`wrote ${options.outPath}`);
+    }
+  } finally {
+    killAll();
+  }
 }
 
 /** `--windows 1,64`: positive integers, comma-separated. */
@@ -218,11 +261,12 @@ async function runBench(options: Options): Promise<void> {
     );
     const journalSection = journalMarkdown(journal);
     console.log(`\n${journalSection}`);
+    const replicationSection = await runReplication(options);
     if (options.shouldWrite) {
       mkdirSync(dirname(options.outPath), { recursive: true });
       writeFileSync(
         options.outPath,
-        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}`,
+        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}`,
       );
       console.log(`wrote ${options.outPath}`);
     }
@@ -236,7 +280,8 @@ async function runBench(options: Options): Promise<void> {
 export async function main(argv: readonly string[]): Promise<void> {
   killAllOnExit();
   try {
-    await runBench(parseArgs(argv));
+    const options = parseArgs(argv);
+    await (options.only === "replication" ? runOnlyReplication(options) : runBench(options));
   } catch (error) {
     console.error(`bench failed: ${(error as Error).message}`);
     process.exitCode = 1;
