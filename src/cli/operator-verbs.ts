@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 
 import { evaluateTask } from "../calculator/evaluate.js";
 import { ConfigError, parseHostPort } from "../config/load.js";
-import { INPUT_CHARS_MAX, PROTOCOL_VERSION, ROUNDS_MAX } from "../protocol/limits.js";
+import { DEADLINE_MS_MAX, INPUT_CHARS_MAX, PROTOCOL_VERSION, ROUNDS_MAX } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
 import type { AdminStatusResult, CalculatorRow } from "../protocol/packets.js";
 import { parseNumberFlag } from "./common.js";
@@ -165,6 +165,8 @@ export interface SubmitRequest {
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;
+  /** Bound (ms from arrival) to the final answer; absent: the dispatcher's queueTimeoutMs. */
+  readonly deadlineMs?: number;
 }
 
 /** Validates submit's flags (exit 2 on any problem). */
@@ -178,17 +180,13 @@ export function parseSubmit(flags: {
   if (flags.input.length > INPUT_CHARS_MAX) {
     throw new ConfigError(`Flag --input is at most ${INPUT_CHARS_MAX} characters, got ${flags.input.length}.`);
   }
-  if (flags.deadlineMs !== undefined) {
-    parseNumberFlag(flags.deadlineMs, "--deadline-ms", 1, 86_400_000);
-    throw new ConfigError(
-      "Flag --deadline-ms is not supported by this release's dispatcher yet (tasks are bounded by its queueTimeoutMs).",
-    );
-  }
-  return {
+  const request = {
     input: flags.input,
     rounds: parseNumberFlag(flags.rounds, "--rounds", 1, ROUNDS_MAX),
     priority: parseNumberFlag(flags.priority, "--priority", 0, 9),
   };
+  if (flags.deadlineMs === undefined) return request;
+  return { ...request, deadlineMs: parseNumberFlag(flags.deadlineMs, "--deadline-ms", 1, DEADLINE_MS_MAX) };
 }
 
 /** Submits a task; resolves the first answer (or the final one with `isWaiting`), or undefined. */

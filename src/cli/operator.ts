@@ -261,7 +261,10 @@ function addVerbs(program: Command): void {
     .option("--input <text>", "the task's input (at most 256 characters)")
     .option("--rounds <n>", "SHA-256 rounds", "1")
     .option("--priority <p>", "0..9, higher runs first", "0")
-    .option("--deadline-ms <ms>", "time bound to the final answer (not supported by this release's dispatcher)")
+    .option(
+      "--deadline-ms <ms>",
+      "bound from arrival to the final answer; past it the task fails `deadline` (capped at the dispatcher's queueTimeoutMs)",
+    )
     .option("--wait", "wait for the final answer and print it")
     .option("--fallback-local", "compute in this process when the dispatcher does not answer")
     .action(async (flags: SubmitFlags) => submitVerb(flags));

@@ -3,7 +3,7 @@
  * deadlines), placement, resends, cancels, hedges and the recent-results cache. No sockets, no timers,
  * no clock reads: the shell passes nowMs and packets in and performs the outputs. Every task gets
  * exactly one final answer: a result agreed by `quorum` copies, or a failure with a reason (`timeout`,
- * `overloaded`, `cancelled`, `no_quorum`); a duplicate submit or cancel is answered from the cache.
+ * `deadline`, `overloaded`, `cancelled`, `no_quorum`); a duplicate submit or cancel is answered from the cache.
  * See docs/REPLICATION.md for the vote, cancellation, re-placement, adaptive trust and hedging.
  */
 
@@ -34,6 +34,8 @@ export interface RestoredTask {
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;
+  /** Its own bound to the final answer (ms after arrival), if the submit gave one. */
+  readonly deadlineMs?: number;
   /** How long ago (ms) it arrived, by the wall clock. */
   readonly ageMs: number;
 }
@@ -163,11 +165,8 @@ export class DispatcherCore {
     const { table, cancels } = this.#ctx;
     let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs, this.#ctx.probeWakeMs);
     dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs);
-    // Both maps are in due order: every task gets the same queueTimeoutMs, every receipt ackDelayMs.
-    for (const task of table.values()) {
-      dueMs = Math.min(dueMs, task.deadlineMs);
-      break;
-    }
+    dueMs = Math.min(dueMs, table.nextDeadlineMs() ?? dueMs);
+    // Receipts are in due order: every one waits the same ackDelayMs.
     for (const ackDueMs of this.#acksDue.values()) {
       dueMs = Math.min(dueMs, ackDueMs);
       break;
@@ -181,14 +180,11 @@ export class DispatcherCore {
     const ctx = this.#ctx;
     expireCalculators(ctx, nowMs, outputs);
     this.#registryWakeMs = this.registry.nextExpiryMs();
-    // Iterating the live map is safe: entries are only deleted (the current one) while it runs.
-    let copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
-    for (const task of ctx.table.values()) {
-      if (task.deadlineMs <= nowMs) this.#fail(nowMs, task, "timeout", outputs);
-      else if (task.liveCount > 0)
-        copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, expireCopies(ctx, nowMs, task, outputs));
+    // Deadlines from a heap: O(log n) per expired task, nothing for the rest (#fail removes the task).
+    for (let task = ctx.table.firstExpired(nowMs); task !== undefined; task = ctx.table.firstExpired(nowMs)) {
+      this.#fail(nowMs, task, task.expiryReason, outputs);
     }
-    ctx.table.copyTimeoutWakeMs = copyTimeoutWakeMs;
+    if (ctx.table.copyTimeoutWakeMs <= nowMs) this.#expireCopies(nowMs, outputs);
     for (const { task, copy } of ctx.table.dueAssigns(nowMs)) sendAssign(ctx, task, copy, outputs);
     ctx.cancels.onTick(nowMs, this.registry, outputs);
     for (const [taskId, dueMs] of this.#acksDue) {
@@ -202,6 +198,28 @@ export class DispatcherCore {
     drainQueue(ctx, nowMs, outputs);
     this.#finals.prune(nowMs);
     return outputs;
+  }
+
+  /**
+   * Replaces timed-out copies and makes copyTimeoutWakeMs exact. Runs only when that wake has come,
+   * and walks only the tasks with live copies (at most the cluster's slots), never the queue.
+   */
+  #expireCopies(nowMs: number, outputs: DispatcherOutput[]): void {
+    const { table } = this.#ctx;
+    let copyTimeoutWakeMs = Number.POSITIVE_INFINITY;
+    for (const task of table.tasksWithLiveCopies()) {
+      if (table.get(task.taskId) !== task || task.liveCount === 0) continue; // answered or lost meanwhile
+      copyTimeoutWakeMs = Math.min(copyTimeoutWakeMs, expireCopies(this.#ctx, nowMs, task, outputs));
+    }
+    table.copyTimeoutWakeMs = copyTimeoutWakeMs;
+  }
+
+  /** When (ms) a task arriving now must have its final answer, and the failure it gets at that time. */
+  #deadlineOf(nowMs: number, ownDeadlineMs: number | undefined): Pick<TaskEntry, "deadlineMs" | "expiryReason"> {
+    const { queueTimeoutMs } = this.#config;
+    if (ownDeadlineMs === undefined || ownDeadlineMs > queueTimeoutMs)
+      return { deadlineMs: nowMs + queueTimeoutMs, expiryReason: "timeout" };
+    return { deadlineMs: nowMs + ownDeadlineMs, expiryReason: "deadline" };
   }
 
   #onSubmit(nowMs: number, from: Endpoint, submit: TaskSubmit): DispatcherOutput[] {
@@ -225,7 +243,7 @@ export class DispatcherCore {
       rounds: submit.rounds,
       priority: submit.priority ?? 0,
       arrivedMs: nowMs,
-      deadlineMs: nowMs + this.#config.queueTimeoutMs,
+      ...this.#deadlineOf(nowMs, submit.deadlineMs),
       factor: replication.factor,
       quorum: replication.quorum,
     });
@@ -350,8 +368,8 @@ export class DispatcherCore {
 
   /**
    * Re-admits a task read back from the journal after a restart (SPEC 5.4): queued again with the
-   * time it had left (`ageMs` since it arrived; past its deadline it is answered `timeout` at the
-   * next tick). Outputs as for a submit; no receipt (the client had one before the restart).
+   * time it had left (`ageMs` since it arrived; past its deadline it is answered `timeout`, or
+   * `deadline` when its own bound was shorter, at the next tick). Outputs as for a submit; no receipt (the client had one before the restart).
    */
   restoreTask(nowMs: number, restored: RestoredTask): DispatcherOutput[] {
     const { table, replication } = this.#ctx;
@@ -365,7 +383,7 @@ export class DispatcherCore {
       rounds: restored.rounds,
       priority: restored.priority,
       arrivedMs: nowMs - restored.ageMs,
-      deadlineMs: nowMs - restored.ageMs + this.#config.queueTimeoutMs,
+      ...this.#deadlineOf(nowMs - restored.ageMs, restored.deadlineMs),
       factor: replication.factor,
       quorum: replication.quorum,
     });

@@ -129,10 +129,9 @@ function applyTrust(ctx: DispatchContext, task: TaskEntry): void {
   }
 }
 
+/** Queues `task` (a queued one keeps its place): by priority, then arrival, so one that had copies comes early. */
 function requeue(ctx: DispatchContext, task: TaskEntry): void {
-  if (ctx.table.queue.has(task.taskId)) return; // keeps its place
-  if (task.attempts > 0) ctx.table.queue.requeueFirst(task);
-  else ctx.table.queue.enqueue(task);
+  ctx.table.queue.enqueue(task);
 }
 
 /**

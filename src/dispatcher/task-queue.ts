@@ -1,7 +1,9 @@
 /**
- * Tasks waiting for copies to be placed, highest priority first and oldest first within a priority.
- * A task that already had a copy (it lost one, or still needs replicas) goes to the very front: it
- * has waited longest of all. Pure bookkeeping; TaskTable owns it.
+ * Tasks waiting for copies to be placed, highest priority first and oldest (by arrival at the
+ * dispatcher) first within a priority (SPEC 8). A task that already had a copy (it lost one, or still
+ * needs replicas) goes back by the same rule: ahead of every later arrival of its priority, which in
+ * practice is the front of its priority, but never ahead of a higher priority. Pure bookkeeping;
+ * TaskTable owns it.
  */
 import type { TaskId } from "../protocol/packets.js";
 
@@ -9,6 +11,13 @@ import type { TaskId } from "../protocol/packets.js";
 export interface QueuedEntry {
   readonly taskId: TaskId;
   readonly priority: number;
+  /** When (ms) the task arrived at the dispatcher: the order within one priority. */
+  readonly arrivedMs: number;
+}
+
+/** True when `a` must be placed before `b`. */
+function goesBefore(a: QueuedEntry, b: QueuedEntry): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.arrivedMs < b.arrivedMs);
 }
 
 /** Priority FIFO of tasks; a task is in it at most once. */
@@ -26,19 +35,15 @@ export class TaskQueue<T extends QueuedEntry = QueuedEntry> {
     return this.#ids.has(taskId);
   }
 
-  /** Adds behind every task of the same or higher priority (no-op when queued already). */
+  /**
+   * Adds behind every task of a higher priority and every earlier arrival of the same one (ties in
+   * arrival: behind those queued already). No-op when queued already.
+   */
   enqueue(task: T): void {
     if (this.#ids.has(task.taskId)) return;
     let index = this.#items.length;
-    while (index > 0 && (this.#items[index - 1] as T).priority < task.priority) index -= 1;
+    while (index > 0 && goesBefore(task, this.#items[index - 1] as T)) index -= 1;
     this.#items.splice(index, 0, task);
-    this.#ids.add(task.taskId);
-  }
-
-  /** Puts a task that lost its calculator at the very front (moves it there if queued already). */
-  requeueFirst(task: T): void {
-    if (this.#ids.has(task.taskId)) this.remove(task.taskId);
-    this.#items.unshift(task);
     this.#ids.add(task.taskId);
   }
 

@@ -10,6 +10,7 @@ import type { NodeId, TaskId } from "../protocol/packets.js";
 import { RetransmitTable } from "../reliable/retransmit-table.js";
 import { type RetryPolicy, retryPolicy } from "../reliable/retry-policy.js";
 import { assert } from "../runtime/assert.js";
+import { DeadlineHeap } from "../runtime/deadline-heap.js";
 import { SteadyMap } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
 import type { CalculatorEntry, CalculatorRegistry } from "./registry.js";
@@ -49,8 +50,13 @@ export interface TaskEntry {
   readonly rounds: number;
   readonly priority: number;
   readonly arrivedMs: number;
-  /** arrivedMs + queueTimeoutMs: the task is failed with `timeout` at this time. */
+  /**
+   * When (ms) the task is failed with `expiryReason` if it has no final answer: arrivedMs plus its own
+   * `deadlineMs` from the submit, capped at queueTimeoutMs (SPEC 8).
+   */
   readonly deadlineMs: number;
+  /** `deadline` when the submitter's own bound set deadlineMs, else `timeout` (queueTimeoutMs). */
+  readonly expiryReason: "timeout" | "deadline";
   /** Copies started so far (every kind); the next copy's attempt number is this plus one. */
   attempts: number;
   /** Copies wanted (k) and identical results needed (q) for this task; adaptive trust may lower both. */
@@ -78,8 +84,14 @@ export interface DueAssign {
 
 /** Tasks, copies, votes and deadlines. */
 export class TaskTable {
-  /** BOUNDED: config.tasksMax (the core refuses beyond it); in arrival order, so deadlines are in due order. */
+  /** BOUNDED: config.tasksMax (the core refuses beyond it); in arrival order. */
   readonly #tasks = new SteadyMap<TaskId, TaskEntry>();
+  /**
+   * Every task's deadline, earliest first. Tasks carry their own deadlines (SPEC 8), so arrival order
+   * is no longer due order; the heap keeps the next one O(1) to read and O(log n) to add or remove.
+   * BOUNDED: one entry per task in #tasks.
+   */
+  readonly #deadlines = new DeadlineHeap<TaskId>();
   /** BOUNDED: every queued task is also in #tasks. */
   readonly queue = new TaskQueue<TaskEntry>();
   /** BOUNDED: tasksMax × copies per task; one entry per live copy (key: task id and calculator). */
@@ -109,7 +121,7 @@ export class TaskTable {
     return this.#tasks.get(taskId);
   }
 
-  /** Tasks in arrival order (the first has the earliest deadline). Safe to delete the current one. */
+  /** Tasks in arrival order. Safe to delete the current one. */
   values(): IterableIterator<TaskEntry> {
     return this.#tasks.values();
   }
@@ -123,6 +135,21 @@ export class TaskTable {
     assert(!this.#tasks.has(task.taskId), "a task is added twice");
     assert(task.copies.size === 0 && task.liveCount === 0, "a new task has no copies");
     this.#tasks.set(task.taskId, task);
+    this.#deadlines.set(task.taskId, task.deadlineMs);
+  }
+
+  /** The earliest deadline (ms) of any task, or undefined when there is none. */
+  nextDeadlineMs(): number | undefined {
+    return this.#deadlines.peekMs();
+  }
+
+  /** The task whose deadline passed first, if any has passed at `nowMs` (it stays until removed). */
+  firstExpired(nowMs: number): TaskEntry | undefined {
+    const taskId = this.#deadlines.firstDue(nowMs);
+    if (taskId === undefined) return undefined;
+    const task = this.#tasks.get(taskId);
+    assert(task !== undefined, "a deadline for a task not in the table");
+    return task;
   }
 
   /** Starts a copy of `task` on `calculator` (which has a free slot); the caller sends the assign. */
@@ -234,8 +261,28 @@ export class TaskTable {
     }
     this.queue.remove(task.taskId);
     this.#tasks.delete(task.taskId);
+    this.#deadlines.delete(task.taskId);
     assert(task.liveCount === 0, "a removed task kept a live copy");
     return cancelled;
+  }
+
+  /**
+   * The tasks that have a live copy now, each once (a snapshot, safe to change the table while
+   * walking it): read from the calculators' `assigned` sets, so the cost is the number of live copies
+   * (at most the cluster's slots), however long the queue.
+   */
+  tasksWithLiveCopies(): TaskEntry[] {
+    const seen = new Set<TaskId>();
+    const tasks: TaskEntry[] = [];
+    for (const calculator of this.#registry.values()) {
+      for (const taskId of calculator.assigned) {
+        if (seen.has(taskId)) continue;
+        seen.add(taskId);
+        const task = this.#tasks.get(taskId);
+        if (task !== undefined && task.liveCount > 0) tasks.push(task);
+      }
+    }
+    return tasks;
   }
 
   /** Calculators that must not get another copy of `task` (they hold or held one). */
@@ -254,6 +301,10 @@ function assignKey(taskId: TaskId, calculatorId: NodeId): string {
 }
 
 /** A new task entry with no copies. */
-export function newTaskEntry(fields: Omit<TaskEntry, "attempts" | "copies" | "votes" | "liveCount">): TaskEntry {
-  return { ...fields, attempts: 0, copies: new Map(), votes: new VoteBox(), liveCount: 0 };
+export function newTaskEntry(
+  fields: Omit<TaskEntry, "attempts" | "copies" | "votes" | "liveCount" | "expiryReason"> & {
+    readonly expiryReason?: TaskEntry["expiryReason"];
+  },
+): TaskEntry {
+  return { expiryReason: "timeout", ...fields, attempts: 0, copies: new Map(), votes: new VoteBox(), liveCount: 0 };
 }

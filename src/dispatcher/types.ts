@@ -7,8 +7,11 @@ import type { Packet } from "../protocol/packet.js";
 import type { NodeId, TaskId } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 
-/** Why a task got a final failure answer (SPEC 5 and 9). */
-export type TaskFailureReason = "timeout" | "overloaded" | "cancelled" | "no_quorum";
+/**
+ * Why a task got a final failure answer (SPEC 5, 8 and 9): `timeout` after queueTimeoutMs, `deadline`
+ * after the submitter's own deadlineMs (when shorter).
+ */
+export type TaskFailureReason = "timeout" | "deadline" | "overloaded" | "cancelled" | "no_quorum";
 
 /**
  * Why a copy of a task was started (SPEC 8, `task_copies_started_total{kind}`): the first copy, the

@@ -128,6 +128,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
           input: packet.input,
           rounds: packet.rounds,
           priority: packet.priority ?? 0,
+          ...(packet.deadlineMs === undefined ? {} : { deadlineMs: packet.deadlineMs }),
           arrivedWallMs: this.#deps.wallMs(),
         },
       });

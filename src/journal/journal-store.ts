@@ -13,6 +13,8 @@ export interface JournaledTask {
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;
+  /** The submit's own bound (ms after arrival) to the final answer, if it gave one (SPEC 8). */
+  readonly deadlineMs?: number;
   /** Wall-clock time (ms since the epoch) the task arrived at the dispatcher. */
   readonly arrivedWallMs: number;
 }

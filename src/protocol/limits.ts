@@ -27,6 +27,12 @@ export const INPUT_CHARS_MAX = 256;
 /** Largest `rounds` of a task (SPEC.md section 4). */
 export const ROUNDS_MAX = 1_000_000;
 
+/**
+ * Largest per-task `deadlineMs` a submit may carry (one day). The dispatcher caps it further at its
+ * queueTimeoutMs (SPEC.md section 8); this bound only keeps the field a sane integer on the wire.
+ */
+export const DEADLINE_MS_MAX = 86_400_000;
+
 /** Longest failure reason code, in characters. */
 export const REASON_CHARS_MAX = 64;
 

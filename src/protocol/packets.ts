@@ -8,6 +8,7 @@ import * as z from "zod";
 import {
   CAPACITY_MAX,
   DATAGRAM_BYTES_MAX,
+  DEADLINE_MS_MAX,
   INPUT_CHARS_MAX,
   NODE_ID_CHARS_MAX,
   PROTOCOL_VERSION,
@@ -59,10 +60,15 @@ export const TaskSubmit = z
     input: z.string().max(INPUT_CHARS_MAX),
     rounds,
     priority: z.int().min(0).max(9).optional(),
+    /** SPEC 8: bound (ms after arrival) to the final answer; past it the task fails `deadline`. */
+    deadlineMs: z.int().min(1).max(DEADLINE_MS_MAX).optional(),
   })
   .register(wire, {
     id: "TaskSubmit",
-    description: "Client -> dispatcher. Retransmitted until answered; idempotent by taskId.",
+    description:
+      "Client -> dispatcher. Retransmitted until answered; idempotent by taskId. priority 0..9 (higher first, " +
+      "FIFO within one); deadlineMs bounds the time from arrival to the final answer (failure `deadline`; the " +
+      "dispatcher caps it at its queueTimeoutMs, after which the failure is `timeout`).",
   });
 
 export const TaskAck = z

@@ -9,7 +9,7 @@ import { createSocket } from "node:dgram";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
+import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir, waitForMsg } from "./harness.js";
 
 const E2E_TIMEOUT_MS = 120_000;
 const UNKNOWN_ID = "3f2a1c9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
@@ -59,6 +59,52 @@ describe("bin/cluster verbs", () => {
   );
 
   it(
+    "submit --deadline-ms: a queued task and a running one both end `deadline`; the running copy is cancelled",
+    async () => {
+      const dir = tempDir();
+      const { port, child } = await startDispatcher(dir);
+      const at = ["--dispatcher", `127.0.0.1:${port}`, "--timeout-ms", "20000"];
+      // No calculator: the task waits in the queue until its own deadline (queueTimeoutMs is 60 s).
+      const queued = await runToEnd("cluster", [
+        "submit",
+        "--input",
+        "q",
+        "--deadline-ms",
+        "400",
+        "--wait",
+        "--json",
+        ...at,
+      ]);
+      expect(queued.code).toBe(1);
+      const view = JSON.parse(queued.stdout) as { id: string; state: string; reason: string };
+      expect(view).toMatchObject({ state: "failed", reason: "deadline" });
+      const again = await runToEnd("cluster", ["result", view.id, ...at]);
+      expect([again.code, again.stdout.trim()]).toEqual([1, `${view.id} failed deadline`]);
+
+      // A calculator that takes 30 s: the task runs there when its deadline passes.
+      startCalculator(dir, "calc-slow", port, ["--compute-ms", "30000,30000"]);
+      await waitForMsg(child, "calculator registered", 20_000);
+      const running = await runToEnd(
+        "cluster",
+        ["submit", "--input", "r", "--deadline-ms", "1500", "--wait", "--json", ...at],
+        30_000,
+      );
+      expect([running.code, JSON.parse(running.stdout).reason]).toEqual([1, "deadline"]);
+      // The calculator reports what it runs in every heartbeat: 0 once the cancel stopped the copy
+      // (without it the copy would run for 30 s). Polled with a bound; each CLI run paces the loop.
+      let reported: number | undefined;
+      for (let attempt = 0; attempt < 40 && reported !== 0; attempt += 1) {
+        const rows = JSON.parse((await runToEnd("cluster", ["calculators", "--json", ...at])).stdout);
+        reported = (rows as { running: number }[])[0]?.running;
+      }
+      expect(reported).toBe(0);
+      const summary = JSON.parse((await runToEnd("cluster", ["status", "--json", ...at])).stdout);
+      expect(summary.tasks).toMatchObject({ queued: 0, running: 0, failed: 2 });
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
     "validates every flag before sending, and names the address when nobody answers",
     async () => {
       const socket = createSocket("udp4");
@@ -77,10 +123,19 @@ describe("bin/cluster verbs", () => {
         ["cancel", "42"],
         ["status", "--timeout-ms", "-1"],
         ["calculators", "--dispatcher", "nowhere"],
+        ["submit", "--input", "x", "--deadline-ms", "0"],
+        ["submit", "--input", "x", "--deadline-ms", "1.5"],
+        ["submit", "--input", "x", "--deadline-ms", "86400001"],
+        ["submit", "--input", "x", "--bogus"],
+        ["rebalance", "--timeout-ms", "0"],
+        ["rebalance", "--dispatcher", "127.0.0.1:99999"],
+        ["status", "--key-file", "/nonexistent/key"],
       ]) {
         const run = await runToEnd("cluster", [...args.slice(0, 1), ...at, ...args.slice(1)]);
         expect(run.code, args.join(" ")).toBe(2);
-        expect(run.stderr.trim().split("\n")).toHaveLength(1);
+        // One paragraph: the message, and for commander's own errors a pointer to --help.
+        expect(run.stderr.trim().split("\n").length, args.join(" ")).toBeLessThanOrEqual(2);
+        expect(run.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
       }
       expect(receivedCount).toBe(0);
       const silent = await runToEnd("cluster", ["status", ...at]);

@@ -95,15 +95,21 @@ describe("DispatcherCore: the queue", () => {
     expect(outputs.slice(1)).toEqual([4, 2, 3, 1, 5].map((n) => assignTo("a", n, 1)));
   });
 
-  it("a task taken back from a calculator goes before every queued task, whatever their priority", () => {
+  it("a task taken back from a calculator goes before later arrivals of its priority, never before a higher one", () => {
     const h = new Harness();
     h.beat(0, "a");
     h.submit(0, 1);
     h.submit(1, 2, CLIENT, { priority: 9 });
+    h.submit(2, 3);
     expect(h.ack(10, "a", 1, "busy")).toEqual([
       { kind: "task_replaced", taskId: task(1), calculatorId: "calc-a", reason: "busy" },
     ]);
-    expect(h.beat(20, "a", { running: 0 })).toEqual([assignTo("a", 1, 2)]);
+    // Priority 9 first (SPEC 8: higher runs first), then task 1, which arrived before task 3.
+    expect(h.beat(20, "a", { running: 0, capacity: 3 })).toEqual([
+      assignTo("a", 2, 1),
+      assignTo("a", 1, 2),
+      assignTo("a", 3, 1),
+    ]);
   });
 });
 

@@ -72,7 +72,7 @@ export function resultTo(to: Endpoint, n: number, name: CalcName, attempts: numb
   };
 }
 
-export function failedTo(to: Endpoint, n: number, reason: "timeout" | "overloaded"): DispatcherOutput {
+export function failedTo(to: Endpoint, n: number, reason: "timeout" | "deadline" | "overloaded"): DispatcherOutput {
   return { kind: "send", to, packet: { v: 1, type: "task.failed", from: DISPATCHER_ID, taskId: task(n), reason } };
 }
 

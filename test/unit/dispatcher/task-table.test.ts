@@ -83,7 +83,7 @@ describe("TaskTable", () => {
     table.startCopy(0, entry, a, "primary");
     table.startCopy(0, entry, b, "replica");
     table.endCopy(entry, "calc-b", "lost");
-    table.queue.requeueFirst(entry);
+    table.queue.enqueue(entry);
     expect(table.remove(entry).map((copy) => copy.calculatorId)).toEqual(["calc-a"]);
     expect(table.get(task(1))).toBeUndefined();
     expect(table.queue.size).toBe(0);
