@@ -126,7 +126,7 @@ export const CalculatorFileConfig = z.strictObject({
   /** `auto`: 127.0.0.1 when the dispatcher is on a loopback address, else the wildcard (SPEC section 3). */
   listen: address("auto", 0),
   dispatcher: address("127.0.0.1", 5555),
-  capacity: z.int().min(1).max(CAPACITY_MAX).default(1),
+  capacity: z.int().min(1).max(CAPACITY_MAX).default(4),
   computeMs: rangeMs(3_000, 6_000),
   heartbeatIntervalMs: positiveMs.default(1_000),
   failure: z
@@ -149,8 +149,10 @@ export type CalculatorFileConfig = z.infer<typeof CalculatorFileConfig>;
 export const ClientFileConfig = z.strictObject({
   id: nodeId.optional(),
   dispatcher: address("127.0.0.1", 5555),
-  intervalMs: rangeMs(100, 1_000),
-  requestTimeoutMs: positiveMs.default(60_000),
+  intervalMs: rangeMs(500, 1_500),
+  // SPEC 3: longer than the dispatcher's queueTimeoutMs (60 s), so a task that cannot be done is answered
+  // `timeout` before the client gives up on it.
+  requestTimeoutMs: positiveMs.default(90_000),
   rounds: z.int().min(1).max(ROUNDS_MAX).default(1),
   inputChars: z.int().min(0).max(INPUT_CHARS_MAX).default(16),
   submitRetryMs: retryDelaysMs.default([250, 500, 1_000, 2_000]),

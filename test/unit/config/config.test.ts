@@ -85,7 +85,7 @@ describe("defaults", () => {
     expect(CalculatorFileConfig.parse({})).toMatchObject({
       listen: { host: "auto", port: 0 },
       dispatcher: { host: "127.0.0.1", port: 5555 },
-      capacity: 1,
+      capacity: 4,
       computeMs: { min: 3_000, max: 6_000 },
       heartbeatIntervalMs: 1_000,
       failure: { probability: 0.1, checkIntervalMs: 10_000, durationMs: { min: 2_000, max: 5_000 } },
@@ -96,8 +96,8 @@ describe("defaults", () => {
   it("client {} gives the SPEC 3 values", () => {
     expect(ClientFileConfig.parse({})).toMatchObject({
       dispatcher: { host: "127.0.0.1", port: 5555 },
-      intervalMs: { min: 100, max: 1_000 },
-      requestTimeoutMs: 60_000,
+      intervalMs: { min: 500, max: 1_500 },
+      requestTimeoutMs: 90_000,
       rounds: 1,
     });
   });
