@@ -17,8 +17,9 @@ import type { OverlayAgentConfig } from "../overlay/agent.js";
 import { loadTopologyFile } from "../overlay/files.js";
 import { CAPACITY_MAX } from "../protocol/limits.js";
 import { systemClock } from "../runtime/clock.js";
+import { watchPeer } from "../shell/peer-watch.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
-import type { Endpoint } from "../transport/transport.js";
+import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import {
   type CommonFlags,
   loggerFor,
@@ -227,13 +228,26 @@ export async function main(argv: readonly string[]): Promise<void> {
     const nodeId = config.id ?? defaultCalculatorId();
     const log = loggerFor("calculator", nodeId, flags);
     // SPEC section 3: a calculator takes packets only from its dispatcher (and overlay peers from peers).
-    const transport = await openEdge({
+    const edge = await openEdge({
       host: listenHost(config.listen.host, config.dispatcher.host),
       port: config.listen.port,
       what: "calculator",
       keyFile: config.auth.keyFile,
       acceptFrom: [config.dispatcher, ...(overlay?.peers.values() ?? [])],
       log,
+    });
+    // SPEC 8: a dispatcher that does not answer is named at warn; overlay peers are not the dispatcher.
+    const overlayPeers = [...(overlay?.peers.values() ?? [])];
+    let isInOutage = (): boolean => false;
+    const { transport } = watchPeer({
+      transport: edge,
+      peer: config.dispatcher,
+      peerName: "dispatcher",
+      nodeId,
+      isPeer: (from) => !overlayPeers.some((peer) => sameEndpoint(peer, from)),
+      log,
+      nowMs: () => systemClock.nowMs(),
+      isPaused: () => isInOutage(),
     });
     const calculator = startCalculator({
       config: calculatorCoreConfig(config, nodeId, bootMs, overlay),
@@ -245,6 +259,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       rng: osSeededRng(),
       log,
     });
+    isInOutage = () => calculator.core.isInOutage;
     log.info(
       {
         id: nodeId,

@@ -14,6 +14,7 @@ import type { ClientCoreConfig } from "../client/types.js";
 import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { ClientFileConfig } from "../config/schema.js";
 import { systemClock } from "../runtime/clock.js";
+import { watchPeer } from "../shell/peer-watch.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
 import {
   type CommonFlags,
@@ -169,7 +170,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const log = loggerFor("client", clientId, flags);
     const results = openResults(flags.results);
     // SPEC section 3: a client takes packets only from its dispatcher.
-    const transport = await openEdge({
+    const edge = await openEdge({
       // An IPv6 dispatcher ([::1]:P) needs an IPv6 socket; an IPv4 one never reaches it.
       host: config.dispatcher.host.includes(":") ? "::" : "0.0.0.0",
       port: 0,
@@ -177,6 +178,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       keyFile: file.auth.keyFile,
       acceptFrom: [config.dispatcher],
       log,
+    });
+    // SPEC 8: a dispatcher that does not answer is named at warn (the edge lets only it through).
+    const { transport } = watchPeer({
+      transport: edge,
+      peer: config.dispatcher,
+      peerName: "dispatcher",
+      nodeId: clientId,
+      isPeer: () => true,
+      log,
+      nowMs: () => systemClock.nowMs(),
     });
     const startedMs = systemClock.nowMs();
     const client = startClient({
