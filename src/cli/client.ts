@@ -16,6 +16,7 @@ import { ClientFileConfig } from "../config/schema.js";
 import { systemClock } from "../runtime/clock.js";
 import { watchPeer } from "../shell/peer-watch.js";
 import { flushAfterIo } from "../shell/send-batcher.js";
+import { startDispatcherView } from "./client-survived.js";
 import {
   type CommonFlags,
   loggerFor,
@@ -190,6 +191,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       nowMs: () => systemClock.nowMs(),
     });
     const startedMs = systemClock.nowMs();
+    const dispatcherView = startDispatcherView(transport, config.dispatcher, clientId);
     const client = startClient({
       config,
       tickMs: file.tickMs,
@@ -202,9 +204,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       verify: (input, rounds, result) => evaluateTask(input, rounds) === result,
       log,
       onRecord: (record) => results?.write(`${JSON.stringify(record)}\n`),
+      divert: (nowMs, _from, packet) => dispatcherView.view.onPacket(nowMs, packet),
     });
     log.info({ dispatcher: config.dispatcher, port: transport.local.port, ...limits }, "client started");
-    const progress = flags.quiet === true ? undefined : startProgress(client, startedMs);
+    const progress = flags.quiet === true ? undefined : startProgress(client, startedMs, dispatcherView.view);
     // Counters while running (not only at the end), at info every COUNTERS_LOG_MS.
     const countersTimer = setInterval(() => {
       const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
@@ -218,10 +221,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       isEnding = true;
       clearInterval(countersTimer);
       progress?.stop();
+      const endedMs = systemClock.nowMs();
+      client.core.stopSending(); // no new task while the dispatcher's last picture is awaited
+      await dispatcherView.finish();
+      const survived = dispatcherView.survived(client);
       await client.stop();
-      const stats = client.stats.snapshot((systemClock.nowMs() - startedMs) / 1_000);
+      const stats = client.stats.snapshot((endedMs - startedMs) / 1_000);
       const warmupS = limits.latencyWarmupMs / 1_000;
-      process.stdout.write(`${formatStatsTable(stats, client.stats.failureReasons, warmupS)}\n`);
+      process.stdout.write(`${formatStatsTable(stats, client.stats.failureReasons, warmupS, survived)}\n`);
       if (flags.statsJson !== undefined) writeFileSync(flags.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
       if (results !== undefined) await new Promise<void>((resolve) => results.end(resolve));
       process.exit(0);

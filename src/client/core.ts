@@ -50,6 +50,10 @@ export class ClientCore {
   readonly #startMs: number;
   #nextSendMs: number;
   #sentCount = 0;
+  /** Submits (or cancels) sent again because the dispatcher had not acknowledged them yet. */
+  #resentCount = 0;
+  /** Answers whose result needed more than one copy (`attempts` > 1): re-placed, as seen from here. */
+  #replacedSeenCount = 0;
   #isSending = true;
   #hasFinished = false;
 
@@ -70,6 +74,16 @@ export class ClientCore {
 
   get sentCount(): number {
     return this.#sentCount;
+  }
+
+  /** Submits sent again before an acknowledgement (lost datagrams, a slow or absent dispatcher). */
+  get resentCount(): number {
+    return this.#resentCount;
+  }
+
+  /** Successful answers that say (`attempts` > 1) the task needed more than one copy. */
+  get replacedSeenCount(): number {
+    return this.#replacedSeenCount;
   }
 
   get pendingCount(): number {
@@ -144,7 +158,10 @@ export class ClientCore {
       if (nowMs - task.firstSentMs < this.#config.requestTimeoutMs) break;
       this.#end(nowMs, task, "unanswered", null, null, outputs);
     }
-    for (const { value: task } of this.#pending.due(nowMs)) outputs.push(this.#submit(task));
+    for (const { value: task } of this.#pending.due(nowMs)) {
+      if (!task.isAcked) this.#resentCount += 1; // an acknowledged task's repeat is a keepalive
+      outputs.push(this.#submit(task));
+    }
     this.#answered.prune(nowMs);
     if (!this.#isSending && this.#pending.size === 0 && !this.#hasFinished) {
       this.#hasFinished = true;
@@ -222,6 +239,7 @@ export class ClientCore {
     if (packet.type === "task.failed") {
       this.#end(nowMs, task, "failed", null, packet.reason, outputs);
     } else if (this.#deps.verify(task.input, task.rounds, packet.result)) {
+      if (packet.attempts > 1) this.#replacedSeenCount += 1;
       this.#end(nowMs, task, "ok", packet.result, null, outputs);
     } else {
       this.#end(nowMs, task, "failed", packet.result, "wrong_result", outputs);

@@ -3,13 +3,13 @@
  * resolves `finished` when a bounded run (--count, --duration-s) has every task answered or timed out.
  */
 import type { Logger } from "pino";
-
+import type { Packet } from "../protocol/packet.js";
 import type { Clock } from "../runtime/clock.js";
 import type { Rng } from "../runtime/rng.js";
 import { CoreHost } from "../shell/core-host.js";
 import { DeadlineTicker } from "../shell/deadline-ticker.js";
 import type { FlushScheduler } from "../shell/send-batcher.js";
-import type { Transport } from "../transport/transport.js";
+import type { Endpoint, Transport } from "../transport/transport.js";
 import { ClientCore } from "./core.js";
 import { StatsRecorder } from "./stats.js";
 import type { ClientCoreConfig, ClientOutput, TaskRecord } from "./types.js";
@@ -31,6 +31,8 @@ export interface ClientDeps {
   readonly latencyWarmupMs?: number;
   /** Called with each task's final record (for --results). */
   readonly onRecord?: (record: TaskRecord) => void;
+  /** Takes packets the core does not handle (admin.status.result for the dispatcher view); true = taken. */
+  readonly divert?: (nowMs: number, from: Endpoint, packet: Packet) => boolean;
 }
 
 /** A running client. */
@@ -91,6 +93,7 @@ export function startClient(deps: ClientDeps): ClientHandle {
     }
   };
   const host = new CoreHost(deps.transport, core, () => deps.clock.nowMs(), perform, {
+    ...(deps.divert === undefined ? {} : { divert: deps.divert }),
     ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
   });
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });

@@ -79,11 +79,55 @@ export class StatsRecorder {
   }
 }
 
+/**
+ * What the cluster survived (SPEC 4), shown in the table and the progress line but not part of the
+ * statistics object: `resentCount` and `replacedSeenCount` are the client's own view, `dispatcher`
+ * what the dispatcher said when it could be asked (undefined: it did not answer).
+ */
+export interface SurvivedView {
+  /** Submits sent again before the dispatcher acknowledged them. */
+  readonly resentCount: number;
+  /** Successful answers that needed more than one copy (`attempts` > 1). */
+  readonly replacedSeenCount: number;
+  readonly dispatcher:
+    | {
+        readonly address: string;
+        /** Calculators declared dead since the dispatcher started; undefined when it does not say. */
+        readonly outageCount: number | undefined;
+        /** Copies re-placed since the dispatcher started; undefined when it does not say. */
+        readonly replacedCount: number | undefined;
+        /** How old the dispatcher's figures are (s). */
+        readonly ageS: number;
+      }
+    | { readonly address: string; readonly outageCount?: undefined }
+    | undefined;
+}
+
+function survivedRows(survived: SurvivedView): [string, string][] {
+  const rows: [string, string][] = [
+    ["resends", `${survived.resentCount} (submits sent again before the dispatcher acknowledged them)`],
+    ["re-placed tasks", `${survived.replacedSeenCount} (answers that needed more than one copy)`],
+  ];
+  const dispatcher = survived.dispatcher;
+  if (dispatcher === undefined) return rows;
+  if (dispatcher.outageCount === undefined) {
+    rows.push([`dispatcher ${dispatcher.address}`, "did not say (no answer to admin.status)"]);
+    return rows;
+  }
+  const age = dispatcher.ageS >= 5 ? ` (${dispatcher.ageS.toFixed(0)} s old)` : "";
+  rows.push(
+    [`calculator outages`, `${dispatcher.outageCount} (declared dead by the dispatcher ${dispatcher.address})${age}`],
+    [`re-placed copies`, `${dispatcher.replacedCount ?? 0} (taken from a calculator and placed again)${age}`],
+  );
+  return rows;
+}
+
 /** Renders statistics as an aligned two-column table for a terminal. */
 export function formatStatsTable(
   stats: ClientStatistics,
   failureReasons?: ReadonlyMap<string, number>,
   latencyWarmupS = 0,
+  survived?: SurvivedView,
 ): string {
   const rows: [string, string][] = [
     ["sent", String(stats.sent)],
@@ -97,6 +141,7 @@ export function formatStatsTable(
     ["throughput", `${stats.durationS > 0 ? (stats.received / stats.durationS).toFixed(1) : "0.0"} tasks/s`],
   ];
   for (const [reason, count] of failureReasons ?? []) rows.push([`  failed: ${reason}`, String(count)]);
+  if (survived !== undefined) rows.push(...survivedRows(survived));
   const l = stats.latencyMs;
   // No answers: no latency (SPEC 4 prints "-", not 0.0 ms).
   const fmt = (value: number): string => (stats.received === 0 ? "-" : `${value.toFixed(1)} ms`);

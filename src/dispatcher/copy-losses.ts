@@ -77,6 +77,7 @@ export function loseCopy(
   if (copy === undefined) return;
   if (reason === "task_timeout") ctx.registry.recordFailure(nowMs, calculatorId, "timeout");
   outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
+  ctx.survived.replacedCount += 1;
   if (task.factor < ctx.replication.factor) {
     // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
     task.factor = ctx.replication.factor;
@@ -91,6 +92,7 @@ export function expireCalculators(ctx: DispatchContext, nowMs: number, outputs: 
   for (const calculator of dead) {
     const taskIds = [...calculator.assigned];
     outputs.push({ kind: "calculator_dead", calculatorId: calculator.id, taskCount: taskIds.length });
+    ctx.survived.outageCount += 1;
     if (taskIds.length > 0) ctx.registry.recordFailure(nowMs, calculator.id, "death");
     for (const taskId of taskIds) {
       const task = ctx.table.get(taskId);

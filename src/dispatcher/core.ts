@@ -96,6 +96,11 @@ export class DispatcherCore {
     };
   }
 
+  /** What the cluster survived since start (SPEC 4): calculators declared dead, copies re-placed. */
+  survived(): { readonly outageCount: number; readonly replacedCount: number } {
+    return { ...this.#ctx.survived };
+  }
+
   /** Copies started so far by kind (task_copies_started_total{kind}). */
   copiesStarted(): Readonly<Record<CopyKind, number>> {
     return { ...this.#ctx.copiesStarted };
@@ -146,7 +151,7 @@ export class DispatcherCore {
           ),
         ];
       case "admin.status":
-        return [answerStatus(this.#config.nodeId, from, packet, this.status(nowMs))];
+        return [answerStatus(this.#config.nodeId, from, packet, this.status(nowMs), this.survived())];
       case "admin.rebalance":
         return this.#adminRelay.onRequest(nowMs, from, packet, this.registry);
       case "admin.rebalance.result":

@@ -45,6 +45,7 @@ export function newDispatchContext(
     latencies: new LatencySample(),
     cancels: new CancelSender(config.nodeId, config.tasksMax, config.assignRetryMs),
     copiesStarted: { primary: 0, replica: 0, hedge: 0, replacement: 0 },
+    survived: { outageCount: 0, replacedCount: 0 },
     fail,
     hedgeWakeMs: Number.POSITIVE_INFINITY,
     probeWakeMs: Number.POSITIVE_INFINITY,

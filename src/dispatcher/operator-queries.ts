@@ -32,12 +32,16 @@ export function answerQuery(
   return { kind: "send", to: from, packet: { v: PROTOCOL_VERSION, type: "task.unknown", from: nodeId, taskId } };
 }
 
-/** Answers an admin.status with the page of calculators that starts at request.offset. */
+/**
+ * Answers an admin.status with the page of calculators that starts at request.offset (empty past the
+ * end), and what the cluster survived when `survived` is given.
+ */
 export function answerStatus(
   nodeId: NodeId,
   from: Endpoint,
   request: AdminStatus,
   status: DispatcherStatus,
+  survived?: { readonly outageCount: number; readonly replacedCount: number },
 ): DispatcherOutput {
   const page = status.calculators.slice(request.offset, request.offset + STATUS_PAGE_CALCULATORS_MAX);
   const packet: AdminStatusResult = {
@@ -55,6 +59,13 @@ export function answerStatus(
       latencyMs: row.latencyMs === null ? null : Math.round(row.latencyMs),
       lastSeenMs: Math.round(row.lastSeenMs),
     })),
+    ...(survived === undefined
+      ? {}
+      : {
+          aliveCount: status.calculators.filter((row) => row.state !== "dead").length,
+          outageCount: survived.outageCount,
+          replacedCount: survived.replacedCount,
+        }),
   };
   return { kind: "send", to: from, packet };
 }

@@ -40,6 +40,8 @@ export interface DispatchContext {
   readonly cancels: CancelSender;
   /** Copies started so far, by kind (metrics: task_copies_started_total{kind}). */
   readonly copiesStarted: Record<CopyKind, number>;
+  /** What the cluster survived since start (SPEC 4; admin.status.result): outages seen and copies re-placed. */
+  readonly survived: { outageCount: number; replacedCount: number };
   /** Ends a task with a final failure (the core sends the answer and cancels its copies). */
   readonly fail: (nowMs: number, task: TaskEntry, reason: TaskFailureReason, outputs: DispatcherOutput[]) => void;
   /** Lowered when a copy starts, so hedging's scan runs in time (ms). */

@@ -283,12 +283,20 @@ export const AdminStatusResult = z
     calculatorsTotal: z.int().min(0),
     offset: z.int().min(0),
     calculators: z.array(CalculatorRow).max(STATUS_PAGE_CALCULATORS_MAX),
+    /** Calculators alive (or suspect or parked: heard within heartbeatTimeoutMs) now, of calculatorsTotal. */
+    aliveCount: z.int().min(0).optional(),
+    /** Calculators declared dead since the dispatcher started (SPEC 4: the outages a client's table shows). */
+    outageCount: z.int().min(0).optional(),
+    /** Copies taken from a calculator (dead, silent, restarted or busy) and placed again since start. */
+    replacedCount: z.int().min(0).optional(),
   })
   .register(wire, {
     id: "AdminStatusResult",
     description:
-      "Dispatcher -> operator CLI: task counts and calculators[offset .. offset + STATUS_PAGE_CALCULATORS_MAX) " +
-      "of calculatorsTotal, sorted by id; the CLI asks for the next page until it has them all.",
+      "Dispatcher -> operator CLI or client: task counts and calculators[offset .. offset + " +
+      "STATUS_PAGE_CALCULATORS_MAX) of calculatorsTotal, sorted by id; the CLI asks for the next page until it " +
+      "has them all (a client asks past the end for the counts alone). aliveCount, outageCount and " +
+      "replacedCount: what the cluster survived so far (SPEC 4); absent from older dispatchers.",
   });
 
 /** Every packet type of the task plane (client, dispatcher, calculator). */

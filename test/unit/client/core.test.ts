@@ -179,6 +179,20 @@ describe("ClientCore: retransmission and timeouts", () => {
     expect(resends(300, 1_600)).toEqual([900, 1_500]);
     expect(core.onPacket(1_600, DISPATCHER, receipt(1))).toEqual([]); // a second receipt changes nothing
     expect(resends(1_601, 2_100)).toEqual([2_100]);
+    // SPEC 4 "resends": the two before the receipt; the three after it are keepalives.
+    expect(core.resentCount).toBe(2);
+  });
+
+  it("counts answers that needed more than one copy (attempts > 1) as re-placed", () => {
+    const core = client({ countMax: 3 });
+    core.onTick(0);
+    core.onTick(10);
+    core.onTick(20);
+    core.onPacket(30, DISPATCHER, result(1));
+    core.onPacket(30, DISPATCHER, { ...(result(2) as object), attempts: 3 } as Packet);
+    core.onPacket(30, DISPATCHER, { ...(result(3, WRONG) as object), attempts: 2 } as Packet); // wrong: not counted
+    expect(core.replacedSeenCount).toBe(1);
+    expect(core.resentCount).toBe(0);
   });
 
   it("without a receipt the last retry delay repeats", () => {

@@ -179,4 +179,27 @@ describe("formatStatsTable", () => {
   it("shows zero throughput for a zero duration instead of dividing by zero", () => {
     expect(formatStatsTable(new StatsRecorder().snapshot(0))).toMatch(/throughput\s+0\.0 tasks\/s/);
   });
+
+  it("shows what the cluster survived: the client's resends and re-placed answers, the dispatcher's outages", () => {
+    const stats = mixedRun().snapshot(2.5);
+    const survived = {
+      resentCount: 3,
+      replacedSeenCount: 2,
+      dispatcher: { address: "127.0.0.1:5555", outageCount: 2, replacedCount: 4, ageS: 0.2 },
+    };
+    const table = formatStatsTable(stats, undefined, 0, survived);
+    expect(table).toMatch(/^ {2}resends +3 \(submits sent again before the dispatcher acknowledged them\)$/m);
+    expect(table).toMatch(/^ {2}re-placed tasks +2 \(answers that needed more than one copy\)$/m);
+    expect(table).toMatch(/^ {2}calculator outages +2 \(declared dead by the dispatcher 127\.0\.0\.1:5555\)$/m);
+    expect(table).toMatch(/^ {2}re-placed copies +4 \(taken from a calculator and placed again\)$/m);
+    const silent = formatStatsTable(stats, undefined, 0, { ...survived, dispatcher: { address: "127.0.0.1:5555" } });
+    expect(silent).toMatch(/^ {2}dispatcher 127\.0\.0\.1:5555 +did not say \(no answer to admin\.status\)$/m);
+    expect(silent).not.toContain("calculator outages");
+    const old = formatStatsTable(stats, undefined, 0, {
+      ...survived,
+      dispatcher: { ...survived.dispatcher, ageS: 12 },
+    });
+    expect(old).toMatch(/calculator outages +2 .*\(12 s old\)$/m);
+    expect(formatStatsTable(stats)).not.toContain("resends"); // only when asked
+  });
 });

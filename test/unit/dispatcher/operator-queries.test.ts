@@ -1,6 +1,8 @@
 /**
  * Goal: the dispatcher answers the operator CLI's read-only questions truthfully and changes nothing:
- * task.query gives queued, running, the final answer or unknown; admin.status pages calculators.
+ * task.query gives queued, running, the final answer or unknown; admin.status pages calculators and
+ * says what the cluster survived (calculators alive, outages declared, copies re-placed; SPEC 4), also
+ * to a client asking past the last calculator for the counts alone.
  * Method: a DispatcherCore driven with plain packets (fixtures), outputs compared exactly.
  */
 import { describe, expect, it } from "vitest";
@@ -49,5 +51,41 @@ describe("operator queries", () => {
     expect(second.packet.calculators.map((c) => c.id)).toEqual(
       Array.from({ length: 5 }, (_, i) => `calc-0${STATUS_PAGE_CALCULATORS_MAX + i}`),
     );
+  });
+
+  it("admin.status says what the cluster survived: alive calculators, outages and re-placed copies", () => {
+    const core = new DispatcherCore(testConfig()); // heartbeatTimeoutMs 400
+    core.onPacket(0, CALC.a, heartbeatPacket("a", 1));
+    core.onPacket(0, CALC.b, heartbeatPacket("b", 1));
+    core.onPacket(1, CLIENT, submit(1)); // on calc-a (first by id among equals)
+    core.onPacket(300, CALC.b, heartbeatPacket("b", 2));
+    const deaths = core.onTick(401);
+    expect(deaths.filter((o) => o.kind === "calculator_dead")).toHaveLength(1);
+    expect(deaths.filter((o) => o.kind === "task_replaced")).toHaveLength(1);
+    expect(core.survived()).toEqual({ outageCount: 1, replacedCount: 1 });
+    const [answer] = core.onPacket(402, CLIENT, {
+      v: 1,
+      type: "admin.status",
+      from: "client-1",
+      requestId: task(7),
+      offset: 1_000_000,
+    });
+    expect(answer).toEqual({
+      kind: "send",
+      to: CLIENT,
+      packet: {
+        v: 1,
+        type: "admin.status.result",
+        from: DISPATCHER_ID,
+        requestId: task(7),
+        tasks: { queued: 0, running: 1, succeeded: 0, failed: 0 },
+        calculatorsTotal: 2,
+        offset: 1_000_000,
+        calculators: [],
+        aliveCount: 1,
+        outageCount: 1,
+        replacedCount: 1,
+      },
+    });
   });
 });
