@@ -106,7 +106,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       count: flags.count === undefined ? undefined : parseNumberFlag(flags.count, "--count", 1, 10_000_000),
       runDir,
       logLevel: flags.logLevel === "info" ? "info" : flags.logLevel,
-      say: (text: string) => process.stderr.write(`run-cluster: ${text}\n`),
+      // On a terminal the client's progress line is rewritten in place without a newline: clear it
+      // first, or this line would be glued onto it (the client redraws it within 0.5 s).
+      say: (text: string) => process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[2K" : ""}run-cluster: ${text}\n`),
     };
     options.say(
       "auth is off (all on 127.0.0.1): to authenticate datagrams, give each daemon --key-file FILE (docs/SECURITY.md)",
@@ -119,6 +121,8 @@ export async function main(argv: readonly string[]): Promise<void> {
             topologyPath: flags.overlay,
             rebalanceIntervalMs: parseNumberFlag(flags.rebalanceIntervalMs, "--rebalance-interval-ms", 0, 3_600_000),
             queueMax: parseNumberFlag(flags.queueMax, "--queue-max", 1, 1_000),
+            // An explicit --interval-ms keeps the open loop; by default the overlay's queues are kept full.
+            isOpenLoop: program.getOptionValueSource("intervalMs") === "cli",
           });
     process.exitCode = code;
   });

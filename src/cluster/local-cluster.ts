@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   readonly corruptionProbability: number;
   readonly intervalMs: { readonly min: number; readonly max: number };
   readonly rounds: number;
+  /** Closed loop: the client keeps this many tasks outstanding (undefined: open loop on intervalMs). */
+  readonly concurrency?: number;
   readonly durationS: number | undefined;
   readonly count: number | undefined;
   readonly runDir: string;
@@ -203,6 +205,7 @@ export function startClient(
       "--dispatcher",
       address,
       ...limits,
+      ...(options.concurrency === undefined ? [] : ["--concurrency", String(options.concurrency)]),
       "--stats-json",
       join(options.runDir, "stats.json"),
       "--results",

@@ -2,7 +2,10 @@
  * run-cluster --overlay FILE: a dispatcher, one calculator per topology node (its slots as capacity,
  * a local queue, every other node's address) and a client. The root starts first and takes the
  * first burst of tasks alone; the other nodes join once it has queued work, so the first rounds have
- * something to rebalance. Each round is printed as it ends: wave messages, moves, loads before/after.
+ * something to rebalance. Unless --interval-ms is given, the client keeps QUEUED_PER_SLOT tasks
+ * outstanding per slot of the topology: the dispatcher spreads them evenly by count while the nodes'
+ * slots differ, so queues stay uneven and every round has tasks to move. Each round is printed as the
+ * root logs it: the root's wave message count, moves, queues before and after.
  */
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -29,7 +32,12 @@ export interface OverlayClusterOptions extends LocalClusterOptions {
   readonly topologyPath: string;
   readonly rebalanceIntervalMs: number;
   readonly queueMax: number;
+  /** True: the client sends on intervalMs (open loop); false: it keeps the queues full (closed loop). */
+  readonly isOpenLoop: boolean;
 }
+
+/** Closed loop: tasks outstanding per slot of the topology (one running, one queued on average). */
+export const QUEUED_PER_SLOT = 2;
 
 /** How long the root may take to queue its first task before the others join anyway (ms). */
 const ROOT_BURST_WAIT_MS = 10_000;
@@ -80,30 +88,24 @@ export function writeNodeConfigs(
   });
 }
 
-/** Prints a round when the root logs it, with the wave's messages summed over every node's log. */
-function reportRounds(nodes: readonly Child[], root: Child, say: (text: string) => void): void {
-  /** BOUNDED: recent waves only (older entries are deleted when their round is printed). */
-  const messagesByWave = new Map<number, number>();
-  const count = (line: LogLine): void => {
-    if (line.msg !== "echo wave: my part done" && line.msg !== "echo wave decided") return;
-    const waveId = Number(line["waveId"]);
-    messagesByWave.set(waveId, (messagesByWave.get(waveId) ?? 0) + Number(line["messagesSent"] ?? 0));
-  };
-  for (const node of nodes) node.onLog(count);
+/** One line per rebalancing round, from the root's own log line (its count of the wave's messages). */
+export function formatRound(line: LogLine): string {
+  const spread = (loads: unknown): string =>
+    Object.entries((loads ?? {}) as Record<string, number>)
+      .map(([id, queued]) => `${id}:${queued}`)
+      .join(" ");
+  const field = (name: string): string => String(line[name] ?? "?");
+  return (
+    `round ${field("round")}: ${field("status")}, ${field("reachedCount")}/${field("nodeCount")} nodes, ` +
+    `${field("waveMessages")} wave messages, ${field("movedCount")} tasks moved; queued before ` +
+    `[${spread(line["loadsBefore"])}] after [${spread(line["loadsAfter"])}]`
+  );
+}
+
+/** Prints a round when the root logs it (the other nodes' lines may arrive later: the root's count is whole). */
+function reportRounds(root: Child, say: (text: string) => void): void {
   root.onLog((line) => {
-    if (line.msg !== "rebalance round" && line.msg !== "rebalance round timed out") return;
-    const waveId = Number(line["waveId"]);
-    const messages = messagesByWave.get(waveId) ?? 0;
-    messagesByWave.delete(waveId);
-    const spread = (loads: unknown): string =>
-      Object.entries(loads as Record<string, number>)
-        .map(([id, queued]) => `${id}:${queued}`)
-        .join(" ");
-    say(
-      `round ${String(line["round"])}: ${String(line["status"])}, ${String(line["reachedCount"])}/${String(line["nodeCount"])} nodes, ` +
-        `${messages} wave messages, ${String(line["movedCount"])} tasks moved; queued before [${spread(line["loadsBefore"])}] ` +
-        `after [${spread(line["loadsAfter"])}]`,
-    );
+    if (line.msg === "rebalance round" || line.msg === "rebalance round timed out") say(formatRound(line));
   });
 }
 
@@ -141,15 +143,22 @@ export async function runOverlayCluster(options: OverlayClusterOptions): Promise
     const rootRegistered = waitForRegistrations(dispatcher, 1);
     const root = startNode(topology.root, "debug");
     await rootRegistered;
-    const client = startClient(options, configs.client, address, common);
+    const slotCount = topology.slots.reduce((sum, slots) => sum + slots, 0);
+    const concurrency = options.isOpenLoop ? undefined : QUEUED_PER_SLOT * slotCount;
+    if (concurrency !== undefined) {
+      options.say(
+        `the client keeps ${concurrency} tasks outstanding (${QUEUED_PER_SLOT} per slot of ${slotCount}), so queues build up; --interval-ms sends at random intervals instead`,
+      );
+    }
+    const clientOptions = concurrency === undefined ? options : { ...options, concurrency };
+    const client = startClient(clientOptions, configs.client, address, common);
     children.push(client);
     await root.waitForLog((line) => line.msg === "task queued", ROOT_BURST_WAIT_MS).catch(() => undefined);
     const othersRegistered = waitForRegistrations(dispatcher, topology.size - 1);
-    const nodes = [root];
-    // Other nodes log at info at least: their wave lines are how each round's messages are counted.
+    // Other nodes log at info at least: their wave and move lines are in their logs for the operator.
     const nodeLogLevel = options.logLevel === "debug" || options.logLevel === "trace" ? options.logLevel : "info";
-    for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) nodes.push(startNode(i, nodeLogLevel));
-    reportRounds(nodes, root, options.say);
+    for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) startNode(i, nodeLogLevel);
+    reportRounds(root, options.say);
     options.say(
       `root ${topology.ids[topology.root]} took the first tasks alone; ${await othersRegistered} more nodes joined`,
     );

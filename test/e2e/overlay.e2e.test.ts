@@ -4,8 +4,12 @@
  * join, `cluster rebalance` (relayed by the dispatcher) moves queued tasks to the ⌊share⌋/⌈share⌉
  * targets with 2(N−1) wave messages, the dispatcher follows every move (no re-placement), and every
  * task is answered correctly once. Without an overlay, `cluster rebalance` says so and exits 1.
+ * `run-cluster --overlay config/overlay/tree-7.json` with its defaults builds uneven queues, prints
+ * rounds that move tasks, each with the root's own wave message count (12 = 2(N-1) on this tree).
  * Method: real processes (ports picked on 127.0.0.1), waits on JSON log lines with a bound, every
- * process stopped by PID after the test.
+ * process stopped by PID after the test. Tasks take 1.5-2 s, so the root's queued burst (>= 30 tasks
+ * on 2 slots) lasts over 20 s: starting six processes and asking for a round on a loaded machine
+ * cannot drain it first (with 0.2-0.3 s tasks it could: "movedCount 0").
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,9 +44,14 @@ describe("overlay of real processes", () => {
   it("cluster rebalance spreads the root's queued burst over 7 nodes and no task is lost", async () => {
     const dir = tempDir();
     const topology = loadTopologyFile(TOPOLOGY);
-    const { child: dispatcher, port } = await startDispatcher(dir, ["--task-timeout-ms", "60000"]);
+    const { child: dispatcher, port } = await startDispatcher(dir, [
+      "--task-timeout-ms",
+      "120000",
+      "--queue-timeout-ms",
+      "120000",
+    ]);
     const settings = {
-      computeMs: { min: 200, max: 300 },
+      computeMs: { min: 1_500, max: 2_000 },
       failureProbability: 0,
       corruptionProbability: 0,
       queueMax: 200,
@@ -71,15 +80,15 @@ describe("overlay of real processes", () => {
       "--stats-json",
       stats,
     ]);
-    await waitForMsg(root, "task queued", 15_000, (line) => Number(line["queuedCount"]) >= 30);
-    const others = waitForRegistrations(dispatcher, topology.size - 1, 15_000);
+    await waitForMsg(root, "task queued", 30_000, (line) => Number(line["queuedCount"]) >= 30);
+    const others = waitForRegistrations(dispatcher, topology.size - 1, 30_000);
     for (let i = 0; i < topology.size; i += 1) if (i !== topology.root) node(i, "info");
     expect(await others).toBe(topology.size - 1);
 
     const { code, stdout, stderr } = await runToEnd(
       "cluster",
       ["rebalance", "--dispatcher", `127.0.0.1:${port}`, "--json"],
-      20_000,
+      30_000,
     );
     expect(code, stderr).toBe(0);
     const result = JSON.parse(stdout) as {
@@ -116,7 +125,45 @@ describe("overlay of real processes", () => {
     expect(counters["task_replaced"]).toBeUndefined();
     await stopAll(); // flush the nodes' logs before reading them
     expect(waveMessagesIn(dir, topology.ids, result.waveId)).toBe(12);
-  }, 60_000);
+  }, 150_000);
+
+  it("run-cluster --overlay with its defaults prints rounds that move tasks, with the root's message count", async () => {
+    const dir = tempDir();
+    const args = ["--overlay", TOPOLOGY, "--duration-s", "10", "--failure-probability", "0", "--run-dir", dir];
+    const { code, stderr } = await runToEnd("run-cluster", args, 120_000);
+    expect(code, stderr).toBe(0);
+    const lines = stderr.split("\n").filter((line) => line !== "");
+    // Nothing glued: every line is a whole run-cluster line or a whole progress line.
+    for (const line of lines) expect(line, line).toMatch(/^(run-cluster: |progress: )/);
+    expect(stderr).toMatch(/the client keeps 24 tasks outstanding \(2 per slot of 12\)/);
+    const rounds = lines.filter((line) => /^run-cluster: round \d+: /.test(line));
+    expect(rounds.length).toBeGreaterThan(0);
+    const rootLines = readFileSync(join(dir, "node-a.log"), "utf8")
+      .split("\n")
+      .filter((text) => text.startsWith("{"))
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .filter((line) => line["msg"] === "rebalance round");
+    // Every printed round carries the count the root logged for it (the root's line is whole).
+    for (const printed of rounds) {
+      const round = Number(/^run-cluster: round (\d+):/.exec(printed)?.[1]);
+      const line = rootLines.find((root) => root["round"] === round);
+      if (line === undefined) continue; // a timed-out round: logged at warn, checked below by its status
+      expect(printed).toContain(`, ${String(line["waveMessages"])} wave messages,`);
+      if (line["reachedCount"] === 7) expect(line["waveMessages"]).toBe(12);
+    }
+    expect(rounds.filter((printed) => printed.includes(": done, 7/7 nodes, 12 wave messages,")).length).toBeGreaterThan(
+      0,
+    );
+    const moved = rounds.map((line) => Number(/, (\d+) tasks moved;/.exec(line)?.[1] ?? 0));
+    expect(Math.max(...moved)).toBeGreaterThan(0);
+    // Uneven queues: some round found queues that differ by more than one task.
+    const spreads = rounds.map((line) => {
+      const before = /queued before \[([^\]]*)\]/.exec(line)?.[1] ?? "";
+      const counts = before.split(" ").map((pair) => Number(pair.split(":")[1] ?? 0));
+      return Math.max(...counts) - Math.min(...counts);
+    });
+    expect(Math.max(...spreads)).toBeGreaterThan(1);
+  }, 150_000);
 
   it("without an overlay, cluster rebalance says so and exits 1", async () => {
     const { port } = await startDispatcher(tempDir());
