@@ -45,7 +45,7 @@ interface RebalanceFlags {
 export function formatRebalance(result: AdminRebalanceResult): string {
   if (result.status === "no_overlay") return "no overlay: no live calculator heartbeats as the overlay root";
   const lines = [
-    `rebalancing round ${result.waveId}: ${result.status === "done" ? "done" : "timed out (partial)"}`,
+    `rebalancing round ${result.waveId}: ${result.status === "done" ? "done" : result.status === "rejected" ? "rejected (inconsistent peer report; nothing moved)" : "timed out (partial)"}`,
     `  nodes reached   ${result.reachedCount}/${result.nodeCount}`,
     `  wave messages   ${result.waveMessages}`,
     `  tasks moved     ${result.movedCount}`,

@@ -170,6 +170,7 @@ export class OverlayAgent {
     const rounds = this.#rounds;
     if (rounds === undefined) return;
     const waveId = rounds.begin(nowMs);
+    this.#assembler.forgetBefore(waveId - WAVES_MAX); // parts of forgotten waves never complete
     this.#performEcho(nowMs, this.#echo.start(waveId, this.#load(), this.#excluded(nowMs, waveId)));
   }
 
@@ -186,12 +187,14 @@ export class OverlayAgent {
     const round = this.#rounds?.roundNumberOf(summary.waveId);
     const fields = { ...summary, round, loads: undefined, loadsBefore, loadsAfter };
     if (summary.status === "done") this.#log.info(fields, "rebalance round");
+    else if (summary.status === "rejected") this.#log.warn(fields, "rebalance round rejected");
     else this.#log.warn(fields, "rebalance round timed out");
   }
 
   #handle(nowMs: number, packet: ReliablePacket): void {
     switch (packet.type) {
       case "wave.explore": {
+        this.#assembler.forgetBefore(packet.waveId - WAVES_MAX); // parts of forgotten waves never complete
         const excluded = this.#excluded(nowMs, packet.waveId);
         this.#performEcho(nowMs, this.#echo.onExplore(packet.from, packet.waveId, this.#load(), excluded));
         break;
@@ -236,7 +239,11 @@ export class OverlayAgent {
   #onDecided(nowMs: number, report: SubtreeReport): void {
     const round = this.#rounds?.round;
     if (round === undefined) return;
-    const orders = round.onDecided(report);
+    const orders = round.onDecided(report, this.#config.topology);
+    if (round.rejection !== undefined) {
+      this.#drop(`report_${round.rejection.reason}`);
+      this.#log.warn({ waveId: round.waveId, ...round.rejection }, "echo report rejected: no moves this round");
+    }
     if (orders.length === 0) {
       this.#endRound(nowMs);
       return;

@@ -8,11 +8,14 @@ import type { NodeLoadChange } from "../protocol/packets.js";
 import type { SubtreeReport } from "./echo.js";
 import { type MoveReport, MoveRound } from "./move.js";
 import { type MoveOrder, planRebalance, toMoveOrders } from "./rebalance.js";
+import { checkReport, type ReportRejection } from "./report-check.js";
+import type { Topology } from "./tree.js";
 
 /** How a round ended. */
 export interface RoundSummary {
   readonly waveId: number;
-  readonly status: "done" | "timed_out";
+  /** rejected: the decided report failed checkReport (a peer sent something inconsistent); nothing moved. */
+  readonly status: "done" | "timed_out" | "rejected";
   readonly nodeCount: number;
   readonly reachedCount: number;
   /** Echo messages over the reached tree: 2(reached − 1), one explore and one echo per tree link. */
@@ -30,6 +33,8 @@ export class RebalanceRound {
   readonly #deadlineMs: number;
   readonly #nodeCount: number;
   #phase: "echo" | "moving" | "ended" = "echo";
+  /** Why the decided report was rejected, if it was. */
+  rejection: { readonly reason: ReportRejection; readonly detail: string } | undefined;
   #moves: MoveRound | undefined;
   /** BOUNDED: one per reached node. */
   readonly #before = new Map<string, { slots: number; queued: number }>();
@@ -49,10 +54,18 @@ export class RebalanceRound {
     return this.#phase === "ended";
   }
 
-  /** The wave decided: plan the moves. Returns the orders to send (none: the round is over). */
-  onDecided(report: SubtreeReport): MoveOrder[] {
+  /**
+   * The wave decided: check the report (it is peer data), then plan the moves. Returns the orders to
+   * send (none: the round is over; `rejection` says when that is because the report was bad).
+   */
+  onDecided(report: SubtreeReport, topology?: Topology): MoveOrder[] {
     if (this.#phase !== "echo") return [];
-    const nodes = report.entries.map(([id, , slots, queued]) => ({ id, slots, queued }));
+    const checked = checkReport(report, topology);
+    if (!checked.ok) {
+      this.rejection = { reason: checked.reason, detail: checked.detail };
+      return [];
+    }
+    const nodes = checked.nodes;
     for (const node of nodes) this.#before.set(node.id, { slots: node.slots, queued: node.queued });
     const orders = toMoveOrders(planRebalance(nodes), this.waveId);
     for (const order of orders) this.#orderFrom.set(order.index, order.from);
@@ -95,7 +108,7 @@ export class RebalanceRound {
     const reachedCount = this.#before.size;
     return {
       waveId: this.waveId,
-      status: isComplete ? "done" : "timed_out",
+      status: this.rejection !== undefined ? "rejected" : isComplete ? "done" : "timed_out",
       nodeCount: this.#nodeCount,
       reachedCount,
       waveMessages: reachedCount > 0 ? 2 * (reachedCount - 1) : 0,

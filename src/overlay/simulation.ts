@@ -13,6 +13,7 @@ import type { Endpoint } from "../transport/transport.js";
 import type { SubtreeReport } from "./echo.js";
 import { MoveRound } from "./move.js";
 import { planRebalance, toMoveOrders } from "./rebalance.js";
+import { checkReport } from "./report-check.js";
 import { SimNode, type SimNodeEvents } from "./sim-node.js";
 import { TaskQueue } from "./task-queue.js";
 import type { Topology } from "./tree.js";
@@ -176,7 +177,13 @@ class SimState implements SimNodeEvents {
 
   /** Wave 1 decided: carry out the plan, then wave 2; wave 2 decided: check, then the Finn wave. */
   advance(root: SimNode, waveId: number, report: SubtreeReport, itemsTotal: number): void {
-    const plan = planRebalance(report.entries.map(([id, , slots, queued]) => ({ id, slots, queued })));
+    const checked = checkReport(report);
+    if (!checked.ok) {
+      // Never in a healthy run; counted, and the run stalls into SimulationStalledError instead of crashing.
+      this.onDropped(`report_${checked.reason}`);
+      return;
+    }
+    const plan = planRebalance(checked.nodes);
     if (waveId === 1) {
       this.firstRoundMoved = plan.movedCount;
       const orders = toMoveOrders(plan, 1);

@@ -204,7 +204,7 @@ export const AdminRebalanceResult = z
     ...envelope,
     type: z.literal("admin.rebalance.result"),
     requestId: z.uuid(),
-    status: z.enum(["done", "timed_out", "no_overlay"]),
+    status: z.enum(["done", "timed_out", "no_overlay", "rejected"]),
     waveId: z.int().min(0),
     nodeCount: z.int().min(0),
     reachedCount: z.int().min(0),
