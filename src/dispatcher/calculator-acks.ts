@@ -8,7 +8,7 @@
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { loseCopy } from "./copy-losses.js";
-import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
+import { type DispatchContext, drainQueue, isReplicated, reconcile, sendAssign } from "./placement.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -41,6 +41,13 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
   }
   const outputs: DispatcherOutput[] = [];
+  if (copy?.state === "lost" && !isReplicated(task)) {
+    // A copy given up on (its holder was declared dead or timed out, and the task was placed again)
+    // speaks again: its holder recovered. The dispatcher alone says where a task is: revoke that copy,
+    // never follow it. (A replicated task's lost copies may still vote: see copy-losses.ts.)
+    revokeCopy(ctx, nowMs, task.taskId, ack.from, outputs);
+    return [{ kind: "packet_dropped", reason: "revoked_copy", type: ack.type }, ...outputs];
+  }
   if (copy?.state !== "live") {
     // Overlay mode: an arrival announcement ("moved", holder = itself) is only a hint. A move is
     // honoured only from the node that held the task (issue 12: any registered calculator could
@@ -87,4 +94,33 @@ function moveCopy(
   const to = ctx.registry.get(toId);
   if (to === undefined || !ctx.table.moveCopy(nowMs, task, fromId, to)) return;
   outputs.push({ kind: "task_moved", taskId: task.taskId, fromCalculatorId: fromId, toCalculatorId: toId });
+}
+
+/** Sends `calculatorId` a cancel for its abandoned copy of `taskId` (resent until answered). */
+function revokeCopy(
+  ctx: DispatchContext,
+  nowMs: number,
+  taskId: string,
+  calculatorId: string,
+  outputs: DispatcherOutput[],
+): void {
+  ctx.cancels.cancel(nowMs, ctx.registry, taskId, calculatorId, outputs);
+  outputs.push({ kind: "copy_revoked", taskId, calculatorId });
+}
+
+/**
+ * A calculator declared dead is heard from again (same incarnation: it froze or was cut off, so it may
+ * still hold and run the copies that were placed elsewhere meanwhile): revoke every copy it lost.
+ * Walks the task table once (BOUNDED: tasksMax); a recovery is rare.
+ */
+export function revokeAbandoned(
+  ctx: DispatchContext,
+  nowMs: number,
+  calculatorId: string,
+  outputs: DispatcherOutput[],
+): void {
+  for (const task of ctx.table.values()) {
+    if (task.copies.get(calculatorId)?.state === "lost" && !isReplicated(task))
+      revokeCopy(ctx, nowMs, task.taskId, calculatorId, outputs);
+  }
 }

@@ -15,7 +15,7 @@ import { BoundedMap } from "../runtime/bounded-map.js";
 import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
-import { onCalculatorAck } from "./calculator-acks.js";
+import { onCalculatorAck, revokeAbandoned } from "./calculator-acks.js";
 import { expireCalculators, expireCopies, forgetLostCopies, loseCopy, reviveCopies } from "./copy-losses.js";
 import { newDispatchContext } from "./dispatch-context.js";
 import { scanHedges } from "./hedger.js";
@@ -300,6 +300,7 @@ export class DispatcherCore {
       case "recovered":
         outputs.push({ kind: "calculator_recovered", calculatorId });
         reviveCopies(this.#ctx, nowMs, calculatorId, outputs);
+        revokeAbandoned(this.#ctx, nowMs, calculatorId, outputs);
         break;
       case "restarted":
         outputs.push({ kind: "calculator_restarted", calculatorId });

@@ -79,6 +79,10 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         break;
       case "vote_recorded":
         break;
+      case "copy_revoked":
+        counters.add("copy_revoked");
+        log.info({ taskId: output.taskId, calculatorId: output.calculatorId }, "abandoned copy revoked");
+        break;
       case "copy_outvoted":
         log.debug({ taskId: output.taskId, calculatorId: output.calculatorId }, "result outvoted: trust reset");
         break;

@@ -25,6 +25,7 @@ export type PacketDropReason =
   | "unknown_calculator"
   | "unknown_task"
   | "not_assigned"
+  | "revoked_copy"
   | "late_result"
   | "stale_heartbeat"
   | "registry_full"
@@ -67,6 +68,8 @@ export type DispatcherOutput =
       readonly agreeingCount: number;
     }
   | { readonly kind: "copy_outvoted"; readonly taskId: TaskId; readonly calculatorId: NodeId }
+  /** A copy the dispatcher gave up on spoke again (its holder recovered): a cancel is on its way. */
+  | { readonly kind: "copy_revoked"; readonly taskId: TaskId; readonly calculatorId: NodeId }
   | { readonly kind: "hedge_skipped"; readonly taskId: TaskId; readonly reason: "budget" }
   | {
       readonly kind: "task_replaced";

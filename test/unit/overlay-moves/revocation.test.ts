@@ -1,0 +1,70 @@
+/**
+ * Goal: the dispatcher stays the single authority on where a task is: a copy it gave up on (its
+ * holder restarted, or was declared dead and came back) never pulls the task back and is revoked
+ * with task.cancel, so the task does not run on two nodes.
+ * Method: the dispatcher core with two overlay calculators, plain packets and explicit nowMs.
+ */
+import { describe, expect, it } from "vitest";
+
+import { DispatcherCore } from "../../../src/dispatcher/core.js";
+import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
+import { simDispatcherConfig } from "../../../src/sim/sim-configs.js";
+
+const CLIENT = { host: "10.0.2.1", port: 9000 };
+const X = { host: "10.0.1.1", port: 7001 };
+const Y = { host: "10.0.1.2", port: 7002 };
+const TASK = "00000000-0000-4000-8000-00000000000a";
+const AT = { x: X, y: Y } as const;
+
+function heartbeat(
+  core: DispatcherCore,
+  nowMs: number,
+  name: "x" | "y",
+  boot: number,
+  seq: number,
+): DispatcherOutput[] {
+  return core.onPacket(nowMs, AT[name], {
+    v: 1,
+    type: "calc.heartbeat",
+    from: name,
+    boot,
+    seq,
+    capacity: 3,
+    running: 0,
+  });
+}
+
+function cancelsTo(outputs: readonly DispatcherOutput[]): unknown[] {
+  return outputs.flatMap((o) => (o.kind === "send" && o.packet.type === "task.cancel" ? [o.to] : []));
+}
+
+/** x holds the task; y announces it received it in an overlay move: the copy is y's. */
+function movedToY(heartbeatTimeoutMs = 60_000): DispatcherCore {
+  const core = new DispatcherCore(
+    simDispatcherConfig({ taskTimeoutMs: 60_000, heartbeatTimeoutMs, evictAfterMs: 600_000 }),
+  );
+  heartbeat(core, 0, "x", 1, 1);
+  core.onPacket(0, CLIENT, { v: 1, type: "task.submit", from: "c", taskId: TASK, input: "abc", rounds: 1 });
+  heartbeat(core, 0, "y", 1, 1);
+  expect(core.holderOf(TASK)).toBe("x");
+  core.onPacket(10, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "moved", holder: "y" });
+  expect(core.holderOf(TASK)).toBe("y");
+  return core;
+}
+
+describe("abandoned copies", () => {
+  it("a node declared dead that comes back (same boot) has the copies placed elsewhere revoked at once", () => {
+    const core = movedToY(500);
+    heartbeat(core, 400, "x", 1, 2);
+    const dead = core.onTick(600); // y silent: dead, its copy lost and the task placed on x again
+    expect(dead.map((o) => o.kind)).toContain("calculator_dead");
+    expect(core.holderOf(TASK)).toBe("x");
+    const back = heartbeat(core, 700, "y", 1, 2);
+    expect(back.map((o) => o.kind)).toContain("calculator_recovered");
+    expect(cancelsTo(back)).toEqual([Y]);
+    // Its stale receipt for that copy is revoked too, and never makes it the holder again.
+    const receipt = core.onPacket(710, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "running" });
+    expect(receipt[0]).toEqual({ kind: "packet_dropped", reason: "revoked_copy", type: "task.ack" });
+    expect(core.holderOf(TASK)).toBe("x");
+  });
+});
