@@ -93,6 +93,7 @@ export class OverlayAgent {
       dedupTtlMs: 600_000,
       policy: retryPolicy([100, 200, 400, 800, 1_600]),
       seqStart: deps.config.bootMs * 1_000,
+      boot: Math.max(1, deps.config.bootMs),
     });
     this.#echo = new EchoNode({
       id: nodeId,
@@ -142,6 +143,9 @@ export class OverlayAgent {
     }
     this.#awaitingSinceMs.delete(packet.from);
     const received = this.#link.onPacket(nowMs, packet);
+    if (received.restartedPeer !== undefined)
+      this.#log.info({ peer: received.restartedPeer }, "overlay peer restarted");
+    if (received.dropped !== undefined) this.#drop(received.dropped);
     if (received.ack !== undefined) this.#transmit(received.ack);
     if (received.deliver !== undefined) this.#handle(nowMs, received.deliver);
   }

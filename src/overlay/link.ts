@@ -41,6 +41,11 @@ export interface LinkConfig {
    * restart its new packets are not mistaken by peers for duplicates of the old incarnation's.
    */
   readonly seqStart?: number;
+  /**
+   * This node's incarnation (default 1): a daemon's boot time in ms, a new value after every restart.
+   * Stamped on every packet as `boot`, with the receiver's last heard incarnation as `toBoot`.
+   */
+  readonly boot?: number;
 }
 
 /** Outcome of {@link OverlayLink.onPacket}. */
@@ -49,6 +54,10 @@ export interface LinkReceive {
   readonly deliver: ReliablePacket | undefined;
   /** An ack to send at once (a peer's batch reached ACK_SEQS_MAX); otherwise acks go out on the tick. */
   readonly ack: LinkSend | undefined;
+  /** Why a packet was not delivered although it was not a duplicate: it belongs to another incarnation. */
+  readonly dropped?: "stale_incarnation" | "stale_sender";
+  /** The sender restarted (a higher incarnation than heard before); its earlier life's state is void. */
+  readonly restartedPeer?: string | undefined;
 }
 
 /** Reliable, deduplicated overlay packets for one node over any number of links. */
@@ -60,8 +69,13 @@ export class OverlayLink {
   readonly #seen: BoundedMap<string, true>;
   /** BOUNDED: one entry per peer that sent since the last tick, each ≤ ACK_SEQS_MAX seqs (then flushed). */
   readonly #acksDue = new Map<string, number[]>();
+  /** BOUNDED: one per peer heard from; the shells deliver packets from topology nodes only. */
+  readonly #peerBoots = new Map<string, number>();
+  readonly #boot: number;
   #nextSeq = 0;
   droppedFullCount = 0;
+  /** Packets meant for an earlier life of this node, or sent by an earlier life of their sender. */
+  staleIncarnationCount = 0;
   duplicateCount = 0;
 
   constructor(config: LinkConfig) {
@@ -70,6 +84,18 @@ export class OverlayLink {
     this.#seen = new BoundedMap(config.dedupMax, config.dedupTtlMs);
     assert(config.seqStart === undefined || Number.isSafeInteger(config.seqStart), "seqStart must be a safe integer");
     this.#nextSeq = config.seqStart ?? 0;
+    this.#boot = config.boot ?? 1;
+    assert(Number.isSafeInteger(this.#boot) && this.#boot >= 1, "boot must be a positive safe integer");
+  }
+
+  /** This node's incarnation. */
+  get boot(): number {
+    return this.#boot;
+  }
+
+  /** The incarnation last heard from `peer` (undefined: never heard). */
+  peerBootOf(peer: string): number | undefined {
+    return this.#peerBoots.get(peer);
   }
 
   /** Retransmissions so far (not counting first sends). */
@@ -94,7 +120,15 @@ export class OverlayLink {
       return undefined;
     }
     const seq = this.#nextSeq++;
-    const packet = { ...draft, v: PROTOCOL_VERSION, from: this.#config.id, seq } as ReliablePacket;
+    const toBoot = this.#peerBoots.get(to) ?? 0;
+    const packet = {
+      ...draft,
+      v: PROTOCOL_VERSION,
+      from: this.#config.id,
+      boot: this.#boot,
+      toBoot,
+      seq,
+    } as ReliablePacket;
     const send: LinkSend = { to, packet };
     this.#unacked.add(nowMs, seq, send, this.#config.policy);
     return send;
@@ -102,20 +136,36 @@ export class OverlayLink {
 
   /** Handles a decoded overlay packet addressed to us: settle acks, or dedup a packet and queue its ack. */
   onPacket(nowMs: number, packet: OverlayPacket): LinkReceive {
+    const known = this.#peerBoots.get(packet.from);
+    if (packet.boot !== undefined && known !== undefined && packet.boot < known) {
+      // From an earlier life of the sender (delayed in the network): nothing of it is valid now.
+      this.staleIncarnationCount += 1;
+      return { deliver: undefined, ack: undefined, dropped: "stale_sender" };
+    }
+    const restartedPeer =
+      packet.boot !== undefined && known !== undefined && packet.boot > known ? packet.from : undefined;
+    if (packet.boot !== undefined && packet.boot !== known) this.#peerBoots.set(packet.from, packet.boot);
+    const isForEarlierLife = packet.toBoot !== undefined && packet.toBoot !== 0 && packet.toBoot !== this.#boot;
     if (packet.type === "overlay.ack") {
+      if (isForEarlierLife) return { deliver: undefined, ack: undefined, restartedPeer };
       for (const seq of packet.seqs) {
         if (this.#unacked.get(seq)?.to === packet.from) this.#unacked.settle(seq);
       }
-      return { deliver: undefined, ack: undefined };
+      return { deliver: undefined, ack: undefined, restartedPeer };
     }
     const ack = this.#queueAck(packet.from, packet.seq);
+    if (isForEarlierLife) {
+      // Meant for this node's earlier life: acked (so the sender stops resending), never acted on.
+      this.staleIncarnationCount += 1;
+      return { deliver: undefined, ack, dropped: "stale_incarnation", restartedPeer };
+    }
     const key = `${packet.from}|${packet.seq}`;
     if (this.#seen.has(nowMs, key)) {
       this.duplicateCount += 1;
-      return { deliver: undefined, ack };
+      return { deliver: undefined, ack, restartedPeer };
     }
     this.#seen.set(nowMs, key, true);
-    return { deliver: packet, ack };
+    return { deliver: packet, ack, restartedPeer };
   }
 
   /** Acks to flush, then packets whose retransmission is due. */
@@ -141,7 +191,15 @@ export class OverlayLink {
   }
 
   #ackOf(peer: string, seqs: number[]): LinkSend {
-    const packet: OverlayAck = { v: PROTOCOL_VERSION, from: this.#config.id, type: "overlay.ack", seqs };
+    const toBoot = this.#peerBoots.get(peer) ?? 0;
+    const packet: OverlayAck = {
+      v: PROTOCOL_VERSION,
+      from: this.#config.id,
+      boot: this.#boot,
+      toBoot,
+      type: "overlay.ack",
+      seqs,
+    };
     return { to: peer, packet };
   }
 }

@@ -121,6 +121,7 @@ export class SimNode {
       return;
     }
     const received = this.link.onPacket(this.#deps.nowMs(), packet);
+    if (received.dropped !== undefined) this.#deps.events.onDropped(received.dropped);
     if (received.ack !== undefined) this.#transmit(received.ack.to, received.ack.packet);
     if (received.deliver !== undefined) this.#handle(received.deliver);
   }

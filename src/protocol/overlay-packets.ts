@@ -38,7 +38,24 @@ export const MOVE_TASKS_MAX = 8;
 /** Largest wave id, round number or sequence number: safe integers only. */
 const COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 
-const envelope = { v: z.literal(PROTOCOL_VERSION), from: NodeId };
+/**
+ * An incarnation: the sender's boot (a daemon's boot time in ms), so packets of a node's earlier life
+ * are told apart from its current one. 0 means "not known" (only ever in `toBoot`).
+ */
+const Incarnation = z.int().min(0).max(COUNTER_MAX);
+
+/**
+ * `boot` is the sender's incarnation and `toBoot` the receiver's as the sender last heard it (0: not
+ * heard yet). A receiver drops a packet meant for an earlier life of its own (`toBoot` set and not its
+ * boot) or sent by an earlier life of the sender (`boot` below the sender's latest). Optional on the
+ * wire for compatibility; every overlay link stamps both.
+ */
+const envelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  from: NodeId,
+  boot: Incarnation.optional(),
+  toBoot: Incarnation.optional(),
+};
 const seq = z.int().min(0).max(COUNTER_MAX);
 const count = z.int().min(0).max(COUNTER_MAX);
 

@@ -22,7 +22,7 @@ describe("OverlayLink", () => {
     const a = link("a");
     const b = link("b");
     const first = a.send(0, "b", { type: "wave.explore", waveId: 1 });
-    expect(first?.packet).toEqual({ type: "wave.explore", waveId: 1, v: 1, from: "a", seq: 0 });
+    expect(first?.packet).toEqual({ type: "wave.explore", waveId: 1, v: 1, from: "a", boot: 1, toBoot: 0, seq: 0 });
     const packet = first?.packet as Parameters<OverlayLink["onPacket"]>[1];
     expect(b.onPacket(1, packet).deliver).toEqual(packet);
     expect(b.onPacket(2, packet).deliver).toBeUndefined(); // duplicate
@@ -31,7 +31,9 @@ describe("OverlayLink", () => {
     expect(a.onTick(30)).toEqual([first]); // not acked yet: resent
     expect(a.retransmittedCount).toBe(1);
     const acks = b.onTick(31);
-    expect(acks).toEqual([{ to: "a", packet: { v: 1, from: "b", type: "overlay.ack", seqs: [0] } }]);
+    expect(acks).toEqual([
+      { to: "a", packet: { v: 1, from: "b", boot: 1, toBoot: 1, type: "overlay.ack", seqs: [0] } },
+    ]);
     a.onPacket(32, acks[0]?.packet as Parameters<OverlayLink["onPacket"]>[1]);
     expect(a.unackedCount).toBe(0);
     expect(a.onTick(1_000)).toEqual([]);
@@ -44,6 +46,55 @@ describe("OverlayLink", () => {
     expect(a.unackedCount).toBe(1);
     expect(a.send(0, "b", { type: "wave.explore", waveId: 2 })).toBeUndefined();
     expect(a.droppedFullCount).toBe(1);
+  });
+});
+
+describe("OverlayLink incarnations", () => {
+  const withBoot = (id: string, boot: number) =>
+    new OverlayLink({
+      id,
+      unackedMax: 8,
+      dedupMax: 16,
+      dedupTtlMs: 60_000,
+      policy: retryPolicy([30, 60]),
+      boot,
+      seqStart: boot * 1_000,
+    });
+  type Incoming = Parameters<OverlayLink["onPacket"]>[1];
+
+  it("a restarted node never acts on a packet meant for its earlier life, but acks it so the resends stop", () => {
+    const giver = withBoot("g", 5);
+    const oldReceiver = withBoot("r", 100);
+    const hello = oldReceiver.send(0, "g", { type: "wave.explore", waveId: 1 })?.packet as Incoming;
+    giver.onPacket(1, hello); // the giver now knows r's incarnation 100
+    const offer = giver.send(2, "r", { type: "overlay.move", round: 1, index: 0, tasks: [] })?.packet as Incoming;
+    expect(offer).toMatchObject({ boot: 5, toBoot: 100 });
+    const newReceiver = withBoot("r", 200); // r restarted before the offer arrived
+    const received = newReceiver.onPacket(3, offer);
+    expect(received.deliver).toBeUndefined();
+    expect(received.dropped).toBe("stale_incarnation");
+    expect(newReceiver.staleIncarnationCount).toBe(1);
+    const [ack] = newReceiver.onTick(4);
+    expect(ack?.packet).toMatchObject({ type: "overlay.ack", boot: 200, toBoot: 5 });
+    const settled = giver.onPacket(5, ack?.packet as Incoming);
+    expect(settled.restartedPeer).toBe("r");
+    expect(giver.unackedCount).toBe(0);
+    expect(giver.peerBootOf("r")).toBe(200);
+    // The same offer meant for the new life is delivered.
+    const again = giver.send(6, "r", { type: "overlay.move", round: 1, index: 1, tasks: [] })?.packet as Incoming;
+    expect(newReceiver.onPacket(7, again).deliver).toEqual(again);
+  });
+
+  it("a packet from an earlier life of its sender is dropped once the newer life was heard", () => {
+    const receiver = withBoot("r", 7);
+    const oldSender = withBoot("s", 10);
+    const newSender = withBoot("s", 20);
+    const late = oldSender.send(0, "r", { type: "wave.explore", waveId: 3 })?.packet as Incoming;
+    const fresh = newSender.send(1, "r", { type: "wave.explore", waveId: 4 })?.packet as Incoming;
+    expect(receiver.onPacket(2, fresh).deliver).toEqual(fresh);
+    const stale = receiver.onPacket(3, late);
+    expect(stale).toMatchObject({ deliver: undefined, ack: undefined, dropped: "stale_sender" });
+    expect(receiver.staleIncarnationCount).toBe(1);
   });
 });
 
@@ -66,6 +117,8 @@ describe("echo parts", () => {
       const packet: WaveEcho = {
         v: 1,
         from: "a-long-node-name",
+        boot: Number.MAX_SAFE_INTEGER,
+        toBoot: Number.MAX_SAFE_INTEGER,
         type: "wave.echo",
         seq: 2 ** 40,
         waveId: 2 ** 40,
