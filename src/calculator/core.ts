@@ -227,6 +227,9 @@ export class CalculatorCore {
   }
 
   #onAssign(nowMs: number, from: Endpoint, assign: TaskAssign): CalculatorOutput[] {
+    // Meant for an earlier life of this calculator (a probe in flight across a restart): never start it.
+    if (assign.toBoot !== undefined && assign.toBoot !== this.#config.boot)
+      return [{ kind: "packet_dropped", reason: "stale_incarnation", type: assign.type }];
     if (this.#cancelled.has(nowMs, assign.taskId))
       return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];
     const cached = this.#s.results.get(nowMs, assign.taskId);

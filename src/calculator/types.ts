@@ -46,7 +46,7 @@ export interface CalculatorCoreConfig {
 }
 
 /** Why the calculator dropped a packet. */
-export type CalculatorDropReason = "outage" | "unexpected_type";
+export type CalculatorDropReason = "outage" | "unexpected_type" | "stale_incarnation";
 
 /** Everything the calculator core wants done or wants known. */
 export type CalculatorOutput =

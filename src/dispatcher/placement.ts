@@ -115,7 +115,7 @@ function reviveIfIdle(ctx: DispatchContext, nowMs: number, task: TaskEntry, outp
     if (copy.state !== "lost" || calculator?.isAlive !== true) continue;
     if (nowMs - copy.probedMs >= ctx.config.probeIntervalMs) {
       copy.probedMs = nowMs;
-      outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy) });
+      outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy, calculator.boot) });
     }
     ctx.probeWakeMs = Math.min(ctx.probeWakeMs, copy.probedMs + ctx.config.probeIntervalMs);
   }
@@ -198,10 +198,11 @@ export function placeOne(
 export function sendAssign(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy, outputs: DispatcherOutput[]): void {
   const calculator = ctx.registry.get(copy.calculatorId);
   if (copy.state !== "live" || calculator === undefined) return;
-  outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy) });
+  outputs.push({ kind: "send", to: calculator.endpoint, packet: assignPacket(ctx, task, copy, calculator.boot) });
 }
 
-function assignPacket(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy): Packet {
+/** The assign of `copy`, meant for calculator incarnation `toBoot` only (see TaskAssign). */
+function assignPacket(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy, toBoot: number): Packet {
   return {
     v: PROTOCOL_VERSION,
     type: "task.assign",
@@ -210,6 +211,8 @@ function assignPacket(ctx: DispatchContext, task: TaskEntry, copy: TaskCopy): Pa
     attempt: copy.attempt,
     input: task.input,
     rounds: task.rounds,
+    // Meant for this incarnation only: a restarted calculator never takes a probe of its earlier life.
+    toBoot,
   };
 }
 

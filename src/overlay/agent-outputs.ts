@@ -91,7 +91,7 @@ export class EchoOutputs {
     ports: AgentPorts,
     nowMs: number,
     outputs: readonly EchoOutput[],
-    onDecided: (nowMs: number, report: SubtreeReport) => void,
+    onDecided: (nowMs: number, waveId: number, report: SubtreeReport) => void,
   ): void {
     for (const output of outputs) {
       switch (output.kind) {
@@ -117,7 +117,7 @@ export class EchoOutputs {
             },
             "echo wave decided",
           );
-          onDecided(nowMs, output.report);
+          onDecided(nowMs, output.waveId, output.report);
           break;
         case "wave_ignored":
           ports.drop(`echo_${output.reason}`);

@@ -94,6 +94,7 @@ export class OverlayAgent {
       policy: retryPolicy([100, 200, 400, 800, 1_600]),
       seqStart: deps.config.bootMs * 1_000,
       boot: Math.max(1, deps.config.bootMs),
+      requireBootTypes: new Set(["overlay.move"]),
     });
     this.#echo = new EchoNode({
       id: nodeId,
@@ -233,16 +234,20 @@ export class OverlayAgent {
   }
 
   #performEcho(nowMs: number, outputs: readonly EchoOutput[]): void {
-    this.#echoOutputs.perform(this.#ports, nowMs, outputs, (at, report) => this.#onDecided(at, report));
+    this.#echoOutputs.perform(this.#ports, nowMs, outputs, (at, waveId, report) => this.#onDecided(at, waveId, report));
   }
 
   #performMove(nowMs: number, outputs: readonly MoveOutput[]): void {
     performMove(this.#ports, nowMs, outputs);
   }
 
-  #onDecided(nowMs: number, report: SubtreeReport): void {
+  #onDecided(nowMs: number, waveId: number, report: SubtreeReport): void {
     const round = this.#rounds?.round;
-    if (round === undefined) return;
+    // A wave of a round that timed out can still decide later: its loads are stale, never plan on them.
+    if (round === undefined || round.waveId !== waveId) {
+      this.#drop("stale_decision");
+      return;
+    }
     const orders = round.onDecided(report, this.#config.topology);
     if (round.rejection !== undefined) {
       this.#drop(`report_${round.rejection.reason}`);

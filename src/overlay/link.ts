@@ -46,6 +46,14 @@ export interface LinkConfig {
    * Stamped on every packet as `boot`, with the receiver's last heard incarnation as `toBoot`.
    */
   readonly boot?: number;
+  /**
+   * Packet types taken only when they name this incarnation (`toBoot`); one naming none (0) is answered
+   * with its seq in `retrySeqs` and the sender resends it stamped. The daemons require it of move
+   * offers: an offer first sent before the giver knew the receiver's incarnation can then never be
+   * taken by a later life of the receiver. (Waves, orders, replies and reports are harmless in a
+   * later life: unknown waves and moves are ignored, and an order only moves the node's own tasks.)
+   */
+  readonly requireBootTypes?: ReadonlySet<ReliablePacket["type"]>;
 }
 
 /** Outcome of {@link OverlayLink.onPacket}. */
@@ -69,6 +77,8 @@ export class OverlayLink {
   readonly #seen: BoundedMap<string, true>;
   /** BOUNDED: one entry per peer that sent since the last tick, each ≤ ACK_SEQS_MAX seqs (then flushed). */
   readonly #acksDue = new Map<string, number[]>();
+  /** BOUNDED: like #acksDue; seqs to answer with retrySeqs (packets that named no incarnation). */
+  readonly #retriesDue = new Map<string, number[]>();
   /** BOUNDED: one per peer heard from; the shells deliver packets from topology nodes only. */
   readonly #peerBoots = new Map<string, number>();
   readonly #boot: number;
@@ -109,7 +119,7 @@ export class OverlayLink {
 
   /** True when onTick has something to do (resends pending or acks to flush). */
   get hasWork(): boolean {
-    return this.#unacked.size > 0 || this.#acksDue.size > 0;
+    return this.#unacked.size > 0 || this.#acksDue.size > 0 || this.#retriesDue.size > 0;
   }
 
   /** Stamps and tracks `draft` for `to`; returns the first send, or undefined when the table is full. */
@@ -151,6 +161,14 @@ export class OverlayLink {
       for (const seq of packet.seqs) {
         if (this.#unacked.get(seq)?.to === packet.from) this.#unacked.settle(seq);
       }
+      if (packet.boot !== undefined) this.#restamp(nowMs, packet.from, packet.boot, packet.retrySeqs ?? []);
+      return { deliver: undefined, ack: undefined, restartedPeer };
+    }
+    if ((packet.toBoot ?? 0) === 0 && this.#config.requireBootTypes?.has(packet.type) === true) {
+      // Names no incarnation: ask for it again, stamped with ours (the ack carries our boot).
+      const seqs = this.#retriesDue.get(packet.from) ?? [];
+      if (!seqs.includes(packet.seq) && seqs.length < ACK_SEQS_MAX) seqs.push(packet.seq);
+      this.#retriesDue.set(packet.from, seqs);
       return { deliver: undefined, ack: undefined, restartedPeer };
     }
     const ack = this.#queueAck(packet.from, packet.seq);
@@ -172,8 +190,11 @@ export class OverlayLink {
   onTick(nowMs: number): LinkSend[] {
     this.#seen.prune(nowMs);
     const sends: LinkSend[] = [];
-    for (const [peer, seqs] of this.#acksDue) sends.push(this.#ackOf(peer, seqs));
+    for (const [peer, seqs] of this.#acksDue) sends.push(this.#ackOf(peer, seqs, this.#retriesDue.get(peer)));
+    for (const [peer, retrySeqs] of this.#retriesDue)
+      if (!this.#acksDue.has(peer)) sends.push(this.#ackOf(peer, [], retrySeqs));
     this.#acksDue.clear();
+    this.#retriesDue.clear();
     for (const entry of this.#unacked.due(nowMs)) sends.push(entry.value);
     return sends;
   }
@@ -190,7 +211,7 @@ export class OverlayLink {
     return this.#ackOf(peer, seqs);
   }
 
-  #ackOf(peer: string, seqs: number[]): LinkSend {
+  #ackOf(peer: string, seqs: number[], retrySeqs?: number[]): LinkSend {
     const toBoot = this.#peerBoots.get(peer) ?? 0;
     const packet: OverlayAck = {
       v: PROTOCOL_VERSION,
@@ -200,6 +221,20 @@ export class OverlayLink {
       type: "overlay.ack",
       seqs,
     };
-    return { to: peer, packet };
+    return { to: peer, packet: retrySeqs === undefined ? packet : { ...packet, retrySeqs } };
+  }
+
+  /**
+   * `peer` (incarnation `boot`) asks for these packets stamped: only those still naming no
+   * incarnation get `boot` and go out again at once; one already naming an incarnation keeps it.
+   */
+  #restamp(nowMs: number, peer: string, boot: number, retrySeqs: readonly number[]): void {
+    for (const seq of retrySeqs) {
+      const send = this.#unacked.get(seq);
+      if (send?.to !== peer || send.packet.type === "overlay.ack" || (send.packet.toBoot ?? 0) !== 0) continue;
+      this.#unacked.settle(seq);
+      this.#unacked.add(nowMs, seq, { to: peer, packet: { ...send.packet, toBoot: boot } }, this.#config.policy);
+      this.#unacked.expedite(nowMs, seq);
+    }
   }
 }

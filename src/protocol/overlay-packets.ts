@@ -132,12 +132,19 @@ export const WaveFinnDone = z
   });
 
 export const OverlayAck = z
-  .strictObject({ ...envelope, type: z.literal("overlay.ack"), seqs: z.array(seq).min(1).max(ACK_SEQS_MAX) })
+  .strictObject({
+    ...envelope,
+    type: z.literal("overlay.ack"),
+    seqs: z.array(seq).max(ACK_SEQS_MAX),
+    retrySeqs: z.array(seq).max(ACK_SEQS_MAX).optional(),
+  })
   .register(wire, {
     id: "OverlayAck",
     description:
       "Link layer: receipt of the overlay packets with these `seq`s from the ack's addressee, batched " +
-      "per peer once per tick (delayed ack). Never acked itself.",
+      "per peer once per tick (delayed ack). Never acked itself. retrySeqs: packets received but not " +
+      "taken because they named no incarnation (toBoot 0); the sender stamps the ack's boot on them and " +
+      "resends at once, so a packet is only ever taken by the one incarnation it names.",
   });
 
 const moveKey = { round: count, index: count };

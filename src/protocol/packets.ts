@@ -97,10 +97,13 @@ export const TaskAssign = z
     attempt: z.int().min(1),
     input: z.string().max(INPUT_CHARS_MAX),
     rounds,
+    toBoot: z.int().min(0).optional(),
   })
   .register(wire, {
     id: "TaskAssign",
-    description: "Dispatcher -> calculator. Retransmitted (and used as a probe) until a done arrives.",
+    description:
+      "Dispatcher -> calculator. Retransmitted (and used as a probe) until a done arrives. toBoot: the " +
+      "calculator incarnation (heartbeat boot) it is meant for; another incarnation drops it unopened.",
   });
 
 export const TaskDone = z

@@ -40,6 +40,10 @@ export interface OverlaySimOptions {
   readonly kill?: { readonly id: string; readonly atMs: number };
   /** Starts the killed node again (same id and address, a new process) at this time. */
   readonly restartAtMs?: number;
+  /** More kills, each followed by a restart (a new incarnation) downMs later. */
+  readonly restarts?: readonly { readonly id: string; readonly atMs: number; readonly downMs: number }[];
+  /** Cuts a node and its whole subtree off the network (every packet in or out lost) for a while. */
+  readonly partition?: { readonly id: string; readonly fromMs: number; readonly toMs: number };
   /** Keep running at least this long even after the client is done (for rounds after a kill). */
   readonly simTimeMsMin?: number;
   readonly simTimeMsMax: number;
@@ -57,7 +61,17 @@ export interface OverlaySimReport {
   readonly lines: LogLine[];
   /** How often each task was started on any calculator (a move must never make it 2). */
   readonly startsPerTask: Map<string, number>;
+  /** Every execution of every task, on every node and incarnation (BOUNDED: the run's tasks). */
+  readonly executions: Map<string, Execution[]>;
   readonly simTimeMs: number;
+}
+
+/** One execution of a task: from its start to its finish, cancel, or the death of its node. */
+export interface Execution {
+  readonly node: string;
+  readonly life: number;
+  readonly startMs: number;
+  endMs: number;
 }
 
 const DISPATCHER: Endpoint = { host: "10.0.0.1", port: 5555 };
@@ -85,7 +99,10 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     inFlightMax: 50_000,
   });
   const lines: LogLine[] = [];
-  const log = pino({ level: "debug" }, { write: (text: string) => void lines.push(JSON.parse(text) as LogLine) });
+  const log = pino(
+    { level: "debug", timestamp: () => `,"simMs":${clock.nowMs()}` },
+    { write: (text: string) => void lines.push(JSON.parse(text) as LogLine) },
+  );
   const topology = topologyOf(TREE_7);
   const peers = new Map(topology.ids.map((id, i) => [id, nodeEndpoint(i)]));
   startDispatcher({
@@ -103,8 +120,12 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     log,
   });
   const handles = new Map<string, { stop(): Promise<void> }>();
+  const lives = new Map<string, number>();
   const startNode = (index: number, bootMs = 1_000): void => {
     const id = topology.ids[index] as string;
+    const life = (lives.get(id) ?? 0) + 1;
+    lives.set(id, life);
+    const nodeLog = log.child({ node: id, life });
     const isRoot = index === topology.root;
     const config = simCalculatorConfig(id, bootMs, DISPATCHER, {
       capacity: topology.slots[index] as number,
@@ -124,7 +145,15 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     const transport = network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port);
     handles.set(
       id,
-      startCalculator({ config, tickMs: 10, transport, clock, rng: seededRng(options.seed * 7 + index), log, overlay }),
+      startCalculator({
+        config,
+        tickMs: 10,
+        transport,
+        clock,
+        rng: seededRng(options.seed * 7 + index + life * 1_000),
+        log: nodeLog,
+        overlay,
+      }),
     );
   };
   startNode(topology.root);
@@ -163,6 +192,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     if (options.kill !== undefined && !isKilled && clock.nowMs() >= options.kill.atMs) {
       isKilled = true;
       await handles.get(options.kill.id)?.stop();
+      lines.push({ msg: "sim: node killed", node: options.kill.id, simMs: clock.nowMs() });
     }
     if (
       options.kill !== undefined &&
@@ -173,6 +203,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       isRestarted = true;
       startNode(topology.mustIndexOf(options.kill.id), clock.nowMs());
     }
+    await applyFaults(options, clock.nowMs(), network, topology, handles, lines, startNode);
     await new Promise<void>((resolve) => setImmediate(resolve)); // let computed digests come back
   }
   const startsPerTask = new Map<string, number>();
@@ -180,5 +211,100 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     if (line.msg === "task started")
       startsPerTask.set(String(line["taskId"]), (startsPerTask.get(String(line["taskId"])) ?? 0) + 1);
   }
-  return { records, isFinished, lines, startsPerTask, simTimeMs: clock.nowMs() };
+  return { records, isFinished, lines, startsPerTask, executions: executionsOf(lines), simTimeMs: clock.nowMs() };
+}
+
+const appliedFaults = new WeakMap<OverlaySimOptions, Set<string>>();
+
+/** Kills, restarts and the partition, each once, when its time comes. */
+async function applyFaults(
+  options: OverlaySimOptions,
+  nowMs: number,
+  network: MemoryNetwork,
+  topology: Topology,
+  handles: Map<string, { stop(): Promise<void> }>,
+  lines: LogLine[],
+  startNode: (index: number, bootMs: number) => void,
+): Promise<void> {
+  const done = appliedFaults.get(options) ?? new Set<string>();
+  appliedFaults.set(options, done);
+  const once = (key: string, atMs: number): boolean => {
+    if (done.has(key) || nowMs < atMs) return false;
+    done.add(key);
+    return true;
+  };
+  for (const [k, fault] of (options.restarts ?? []).entries()) {
+    if (once(`kill${k}`, fault.atMs)) {
+      await handles.get(fault.id)?.stop();
+      lines.push({ msg: "sim: node killed", node: fault.id, simMs: nowMs });
+    }
+    if (once(`restart${k}`, fault.atMs + fault.downMs)) startNode(topology.mustIndexOf(fault.id), nowMs);
+  }
+  const partition = options.partition;
+  if (partition === undefined) return;
+  const cut = once("cut", partition.fromMs);
+  const heal = once("heal", partition.toMs);
+  if (!cut && !heal) return;
+  for (const index of subtreeOf(topology, topology.mustIndexOf(partition.id)))
+    network.setIsolated(nodeEndpoint(index), cut);
+}
+
+/** A node and all its tree descendants (indexes). */
+export function subtreeOf(topology: Topology, index: number): number[] {
+  const out = [index];
+  for (let k = 0; k < out.length; k += 1) out.push(...(topology.treeChildren[out[k] as number] ?? []));
+  return out;
+}
+
+/** Executions per task from the calculators' log lines: start, then finish, cancel or node death. */
+function executionsOf(lines: readonly LogLine[]): Map<string, Execution[]> {
+  const byTask = new Map<string, Execution[]>();
+  const open = new Map<string, Execution>(); // node|life|task -> running execution
+  const endAll = (prefix: string, atMs: number): void => {
+    for (const [key, execution] of open) {
+      if (!key.startsWith(prefix)) continue;
+      execution.endMs = atMs;
+      open.delete(key);
+    }
+  };
+  for (const line of lines) {
+    const atMs = Number(line["simMs"]);
+    const node = String(line["node"]);
+    const life = Number(line["life"]);
+    const taskId = String(line["taskId"]);
+    const key = `${node}|${life}|${taskId}`;
+    if (line.msg === "task started") {
+      const execution: Execution = { node, life, startMs: atMs, endMs: Number.POSITIVE_INFINITY };
+      byTask.set(taskId, [...(byTask.get(taskId) ?? []), execution]);
+      open.set(key, execution);
+    } else if (
+      line.msg === "task finished" ||
+      (line.msg === "copy cancelled by the dispatcher" && line["wasRunning"] === true)
+    ) {
+      const execution = open.get(key);
+      if (execution !== undefined) execution.endMs = atMs;
+      open.delete(key);
+    } else if (line.msg === "sim: node killed") {
+      endAll(`${node}|`, atMs);
+    }
+  }
+  return byTask;
+}
+
+/** Pairs of executions of one task that overlap in time on two nodes (or two lives of one node). */
+export function overlappingExecutions(executions: ReadonlyMap<string, readonly Execution[]>): string[] {
+  const out: string[] = [];
+  for (const [taskId, list] of executions) {
+    for (let i = 0; i < list.length; i += 1) {
+      for (let j = i + 1; j < list.length; j += 1) {
+        const a = list[i] as Execution;
+        const b = list[j] as Execution;
+        if (a.startMs < b.endMs && b.startMs < a.endMs)
+          out.push(
+            `${taskId}: ${a.node}#${a.life} [${a.startMs}, ${a.endMs}) and ${b.node}#${b.life} [${b.startMs}, ${b.endMs})`,
+          );
+      }
+    }
+  }
+  return out;
 }

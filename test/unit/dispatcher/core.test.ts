@@ -90,7 +90,16 @@ describe("DispatcherCore: dead, evicted, recovered, restarted", () => {
       {
         kind: "send",
         to: CALC.b,
-        packet: { v: 1, type: "task.assign", from: "disp-1", taskId: task(1), attempt: 2, input: "in-1", rounds: 3 },
+        packet: {
+          v: 1,
+          type: "task.assign",
+          from: "disp-1",
+          taskId: task(1),
+          attempt: 2,
+          input: "in-1",
+          rounds: 3,
+          toBoot: 1,
+        },
       },
     ]);
     expect(h.core.holderOf(task(1))).toBe("calc-b");
@@ -140,7 +149,16 @@ describe("DispatcherCore: dead, evicted, recovered, restarted", () => {
       {
         kind: "send",
         to: CALC.a,
-        packet: { v: 1, type: "task.assign", from: "disp-1", taskId: task(2), attempt: 1, input: "in-2", rounds: 3 },
+        packet: {
+          v: 1,
+          type: "task.assign",
+          from: "disp-1",
+          taskId: task(2),
+          attempt: 1,
+          input: "in-2",
+          rounds: 3,
+          toBoot: 1,
+        },
       },
     ]);
     expect(h.core.registry.get("calc-a")).toMatchObject({ isAlive: true, boot: 1, seq: 2 });

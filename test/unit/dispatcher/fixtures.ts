@@ -52,7 +52,16 @@ export function submit(n: number, overrides: Partial<TaskSubmit> = {}): TaskSubm
 }
 
 export function assignPacket(n: number, attempt: number): TaskAssign {
-  return { v: 1, type: "task.assign", from: DISPATCHER_ID, taskId: task(n), attempt, input: `in-${n}`, rounds: 3 };
+  return {
+    v: 1,
+    type: "task.assign",
+    from: DISPATCHER_ID,
+    taskId: task(n),
+    attempt,
+    input: `in-${n}`,
+    rounds: 3,
+    toBoot: 1,
+  };
 }
 
 /** The send output of an assign of task n to calculator `name`. */

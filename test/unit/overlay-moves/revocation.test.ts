@@ -6,10 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 
+import { CalculatorCore } from "../../../src/calculator/core.js";
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
-import { simDispatcherConfig } from "../../../src/sim/sim-configs.js";
+import { seededRng } from "../../../src/runtime/rng.js";
+import { simCalculatorConfig, simDispatcherConfig } from "../../../src/sim/sim-configs.js";
 
+const DISPATCHER = { host: "10.0.0.1", port: 5555 };
 const CLIENT = { host: "10.0.2.1", port: 9000 };
 const X = { host: "10.0.1.1", port: 7001 };
 const Y = { host: "10.0.1.2", port: 7002 };
@@ -66,5 +69,18 @@ describe("abandoned copies", () => {
     const receipt = core.onPacket(710, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "running" });
     expect(receipt[0]).toEqual({ kind: "packet_dropped", reason: "revoked_copy", type: "task.ack" });
     expect(core.holderOf(TASK)).toBe("x");
+  });
+});
+
+describe("a calculator's incarnation on assigns", () => {
+  it("a probe meant for an earlier life is dropped unopened; one for this life starts the task", () => {
+    const config = simCalculatorConfig("x", 2_000, { host: "10.0.0.1", port: 5555 }, { capacity: 1 });
+    const calc = new CalculatorCore(config, seededRng(1), 0);
+    const assign = { v: 1, type: "task.assign", from: "d", taskId: TASK, attempt: 1, input: "abc", rounds: 1 } as const;
+    expect(calc.onPacket(0, DISPATCHER, { ...assign, toBoot: 1_000 })).toEqual([
+      { kind: "packet_dropped", reason: "stale_incarnation", type: "task.assign" },
+    ]);
+    expect(calc.isRunning(TASK)).toBe(false);
+    expect(calc.onPacket(1, DISPATCHER, { ...assign, toBoot: 2_000 }).map((o) => o.kind)).toContain("task_started");
   });
 });

@@ -154,3 +154,56 @@ describe("echo parts", () => {
     expect(assembler.pendingCount).toBe(0);
   });
 });
+
+describe("OverlayLink: offers name their receiver's incarnation", () => {
+  type Incoming = Parameters<OverlayLink["onPacket"]>[1];
+  const strict = (id: string, boot: number) =>
+    new OverlayLink({
+      id,
+      unackedMax: 8,
+      dedupMax: 16,
+      dedupTtlMs: 60_000,
+      policy: retryPolicy([100, 200]),
+      boot,
+      seqStart: boot * 1_000,
+      requireBootTypes: new Set(["overlay.move"]),
+    });
+
+  it("an offer sent before the giver knew the receiver's incarnation is asked again, stamped, then taken", () => {
+    const giver = strict("g", 5);
+    const receiver = strict("r", 100);
+    const offer = giver.send(0, "r", { type: "overlay.move", round: 1, index: 0, tasks: [] })?.packet as Incoming;
+    expect(offer).toMatchObject({ toBoot: 0 });
+    expect(receiver.onPacket(1, offer).deliver).toBeUndefined();
+    const [retry] = receiver.onTick(2);
+    expect(retry?.packet).toMatchObject({
+      type: "overlay.ack",
+      seqs: [],
+      retrySeqs: [(offer as { seq: number }).seq],
+      boot: 100,
+    });
+    giver.onPacket(3, retry?.packet as Incoming);
+    const [again] = giver.onTick(4);
+    expect(again?.packet).toMatchObject({ type: "overlay.move", seq: (offer as { seq: number }).seq, toBoot: 100 });
+    expect(receiver.onPacket(5, again?.packet as Incoming).deliver).toMatchObject({ type: "overlay.move" });
+  });
+
+  it("a restarted receiver never takes an offer first sent to its earlier life", () => {
+    const giver = strict("g", 5);
+    const offer = giver.send(0, "r", { type: "overlay.move", round: 1, index: 0, tasks: [] })?.packet as Incoming;
+    const oldLife = strict("r", 100);
+    oldLife.onPacket(1, offer);
+    const [retry] = oldLife.onTick(2);
+    giver.onPacket(3, retry?.packet as Incoming); // stamped for r#100, which dies before taking it
+    const newLife = strict("r", 200);
+    expect(newLife.onPacket(4, offer).deliver).toBeUndefined(); // the unstamped copy, still in flight
+    const [newRetry] = newLife.onTick(5);
+    giver.onPacket(6, newRetry?.packet as Incoming); // already stamped for r#100: kept
+    const [resent] = giver.onTick(7);
+    expect(resent?.packet).toMatchObject({ toBoot: 100 });
+    expect(newLife.onPacket(8, resent?.packet as Incoming)).toMatchObject({
+      deliver: undefined,
+      dropped: "stale_incarnation",
+    });
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * The fault plan of one overlay-daemons seed (test/sim/overlay-faults.sim.test.ts): drawn from the
+ * seed alone, so a failing seed replays exactly.
+ */
+import { randomIntInclusive, seededRng } from "../../src/runtime/rng.js";
+import { type OverlaySimOptions, TREE_7 } from "./overlay-daemons-harness.js";
+
+/** Tasks the client sends per seed. */
+export const FAULT_TASK_COUNT = 16;
+
+/** The fault plan of one seed: one or two kills with restarts, and on even seeds a partitioned subtree. */
+export function faultPlan(seed: number): OverlaySimOptions {
+  const rng = seededRng(seed * 31 + 7);
+  const others = TREE_7.nodes.slice(1).map((n) => n.id);
+  const pick = (): string => others[randomIntInclusive(rng, 0, others.length - 1)] as string;
+  const victims = [pick(), pick()].filter((id, k, all) => all.indexOf(id) === k); // distinct: one life at a time
+  const restarts = victims.slice(0, randomIntInclusive(rng, 1, 2)).map((id) => ({
+    id,
+    atMs: randomIntInclusive(rng, 600, 2_400),
+    downMs: randomIntInclusive(rng, 20, 900),
+  }));
+  const fromMs = randomIntInclusive(rng, 500, 2_500);
+  const partition =
+    seed % 2 === 0 ? { id: pick(), fromMs, toMs: fromMs + randomIntInclusive(rng, 200, 1_200) } : undefined;
+  return {
+    seed,
+    lossProbability: 0.1,
+    taskCount: FAULT_TASK_COUNT,
+    othersJoinAtMs: 300,
+    rebalanceIntervalMs: 300,
+    restarts,
+    ...(partition === undefined ? {} : { partition }),
+    simTimeMsMin: 4_500,
+    simTimeMsMax: 60_000,
+  };
+}
