@@ -210,7 +210,16 @@ describe("re-placing lost copies (k = 2, q = 2)", () => {
       {
         kind: "send",
         to: endpointOf("a"),
-        packet: { v: 1, type: "task.assign", from: "disp-1", taskId: task(1), attempt: 1, input: "in-1", rounds: 3 },
+        packet: {
+          v: 1,
+          type: "task.assign",
+          from: "disp-1",
+          taskId: task(1),
+          attempt: 1,
+          input: "in-1",
+          rounds: 3,
+          toBoot: 1,
+        },
       },
     ]);
     expect(h.core.counts().queued).toBe(1);
