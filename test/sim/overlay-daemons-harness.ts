@@ -76,6 +76,8 @@ export interface Execution {
 
 const DISPATCHER: Endpoint = { host: "10.0.0.1", port: 5555 };
 const STEP_MS = 5;
+/** The simulated wall clock at sim time 0 (boots are wall-clock times). */
+const BOOT_EPOCH_MS = 1_000_000;
 
 function nodeEndpoint(index: number): Endpoint {
   return { host: `10.0.1.${index + 1}`, port: 7001 + index };
@@ -121,7 +123,10 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   });
   const handles = new Map<string, { stop(): Promise<void> }>();
   const lives = new Map<string, number>();
-  const startNode = (index: number, bootMs = 1_000): void => {
+  // A node's boot is the wall-clock time it started (src/cli/calculator.ts), so every life of a node
+  // has a larger boot than the one before: the simulated wall clock is BOOT_EPOCH_MS + sim time.
+  const startNode = (index: number): void => {
+    const bootMs = BOOT_EPOCH_MS + clock.nowMs();
     const id = topology.ids[index] as string;
     const life = (lives.get(id) ?? 0) + 1;
     lives.set(id, life);
@@ -201,7 +206,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       clock.nowMs() >= options.restartAtMs
     ) {
       isRestarted = true;
-      startNode(topology.mustIndexOf(options.kill.id), clock.nowMs());
+      startNode(topology.mustIndexOf(options.kill.id));
     }
     await applyFaults(options, clock.nowMs(), network, topology, handles, lines, startNode);
     await new Promise<void>((resolve) => setImmediate(resolve)); // let computed digests come back
@@ -224,7 +229,7 @@ async function applyFaults(
   topology: Topology,
   handles: Map<string, { stop(): Promise<void> }>,
   lines: LogLine[],
-  startNode: (index: number, bootMs: number) => void,
+  startNode: (index: number) => void,
 ): Promise<void> {
   const done = appliedFaults.get(options) ?? new Set<string>();
   appliedFaults.set(options, done);
@@ -238,7 +243,7 @@ async function applyFaults(
       await handles.get(fault.id)?.stop();
       lines.push({ msg: "sim: node killed", node: fault.id, simMs: nowMs });
     }
-    if (once(`restart${k}`, fault.atMs + fault.downMs)) startNode(topology.mustIndexOf(fault.id), nowMs);
+    if (once(`restart${k}`, fault.atMs + fault.downMs)) startNode(topology.mustIndexOf(fault.id));
   }
   const partition = options.partition;
   if (partition === undefined) return;

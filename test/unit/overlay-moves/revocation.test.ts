@@ -41,7 +41,7 @@ function cancelsTo(outputs: readonly DispatcherOutput[]): unknown[] {
   return outputs.flatMap((o) => (o.kind === "send" && o.packet.type === "task.cancel" ? [o.to] : []));
 }
 
-/** x holds the task; y announces it received it in an overlay move: the copy is y's. */
+/** x holds the task and moves it to y over the overlay: the copy is y's. */
 function movedToY(heartbeatTimeoutMs = 60_000): DispatcherCore {
   const core = new DispatcherCore(
     simDispatcherConfig({ taskTimeoutMs: 60_000, heartbeatTimeoutMs, evictAfterMs: 600_000 }),
@@ -50,7 +50,12 @@ function movedToY(heartbeatTimeoutMs = 60_000): DispatcherCore {
   core.onPacket(0, CLIENT, { v: 1, type: "task.submit", from: "c", taskId: TASK, input: "abc", rounds: 1 });
   heartbeat(core, 0, "y", 1, 1);
   expect(core.holderOf(TASK)).toBe("x");
-  core.onPacket(10, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "moved", holder: "y" });
+  // y's arrival announcement is only a hint (issue 12): it makes the dispatcher probe the holder x,
+  // and x's "moved" answer naming y is what moves the copy.
+  const probe = core.onPacket(10, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "moved", holder: "y" });
+  expect(probe.flatMap((o) => (o.kind === "send" && o.packet.type === "task.assign" ? [o.to] : []))).toEqual([X]);
+  expect(core.holderOf(TASK)).toBe("x");
+  core.onPacket(11, X, { v: 1, type: "task.ack", from: "x", taskId: TASK, state: "moved", holder: "y" });
   expect(core.holderOf(TASK)).toBe("y");
   return core;
 }
