@@ -48,8 +48,12 @@ export class CalculatorCore {
   readonly #rng: Rng;
   /** Running, queued, reserved and moved tasks, the results cache and the running wake (local-queue.ts). */
   readonly #s: CalculatorState;
-  /** Copies the dispatcher cancelled, so a delayed assign does not start one again. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
-  readonly #cancelled: BoundedMap<TaskId, true>;
+  /**
+   * Copies the dispatcher cancelled, by task: the highest attempt cancelled (Infinity: every attempt), so
+   * a delayed assign of a cancelled copy does not start it again while a later copy still can.
+   * BOUNDED: resultsCacheMax for resultsCacheTtlMs.
+   */
+  readonly #cancelled: BoundedMap<TaskId, number>;
   #seq = 0;
   #nextHeartbeatMs: number;
   #nextFailureCheckMs: number;
@@ -159,13 +163,16 @@ export class CalculatorCore {
    */
   #onCancel(nowMs: number, from: Endpoint, cancel: TaskCancel): CalculatorOutput[] {
     const outputs: CalculatorOutput[] = [];
-    const wasRunning = this.#s.running.delete(cancel.taskId);
-    const queuedIndex = this.#s.queued.findIndex((task) => task.taskId === cancel.taskId);
+    // Only copies up to the cancel's attempt: a copy placed here later is not stopped by a late cancel.
+    const bound = cancel.attempt ?? Number.POSITIVE_INFINITY;
+    const running = this.#s.running.get(cancel.taskId);
+    const wasRunning = running !== undefined && running.attempt <= bound && this.#s.running.delete(cancel.taskId);
+    const queuedIndex = this.#s.queued.findIndex((task) => task.taskId === cancel.taskId && task.attempt <= bound);
     if (queuedIndex >= 0) this.#s.queued.splice(queuedIndex, 1);
     // Remembered even when nothing ran here yet: the cancel may have overtaken its assign.
-    this.#cancelled.set(nowMs, cancel.taskId, true);
+    this.#cancelled.set(nowMs, cancel.taskId, Math.max(bound, this.#cancelled.get(nowMs, cancel.taskId) ?? 0));
     if (wasRunning || queuedIndex >= 0) outputs.push({ kind: "task_cancelled", taskId: cancel.taskId, wasRunning });
-    outputs.push(ackOutput(this.#config.nodeId, from, cancel.taskId, "cancelled"));
+    outputs.push(ackOutput(this.#config.nodeId, from, cancel.taskId, "cancelled", undefined, cancel.attempt));
     if (wasRunning) startQueued(this.#s, nowMs, outputs);
     return outputs;
   }
@@ -230,7 +237,8 @@ export class CalculatorCore {
     // Meant for an earlier life of this calculator (a probe in flight across a restart): never start it.
     if (assign.toBoot !== undefined && assign.toBoot !== this.#config.boot)
       return [{ kind: "packet_dropped", reason: "stale_incarnation", type: assign.type }];
-    if (this.#cancelled.has(nowMs, assign.taskId))
+    const cancelledUpTo = this.#cancelled.get(nowMs, assign.taskId);
+    if (cancelledUpTo !== undefined && assign.attempt <= cancelledUpTo)
       return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];
     const cached = this.#s.results.get(nowMs, assign.taskId);
     if (cached !== undefined)

@@ -9,16 +9,28 @@ import type { NodeId, TaskId } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import type { CalculatorOutput } from "./types.js";
 
-/** A `task.ack` from calculator `from` to `to`; `holder` names the node holding a moved task. */
+/**
+ * A `task.ack` from calculator `from` to `to`; `holder` names the node holding a moved task, `attempt`
+ * echoes the attempt bound of the cancel a `cancelled` ack answers.
+ */
 export function ackOutput(
   from: NodeId,
   to: Endpoint,
   taskId: TaskId,
   state: "running" | "busy" | "queued" | "moved" | "cancelled",
   holder?: string,
+  attempt?: number,
 ): CalculatorOutput {
-  const packet = { v: PROTOCOL_VERSION, type: "task.ack", from, taskId, state } as const;
-  return { kind: "send", to, packet: holder === undefined ? packet : { ...packet, holder } };
+  const packet = {
+    v: PROTOCOL_VERSION,
+    type: "task.ack",
+    from,
+    taskId,
+    state,
+    ...(holder === undefined ? {} : { holder }),
+    ...(attempt === undefined ? {} : { attempt }),
+  } as const;
+  return { kind: "send", to, packet };
 }
 
 /** A `task.done` carrying `result` for attempt `attempt`, from calculator `from` to `to`. */

@@ -19,8 +19,12 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
   if (ack.state === "cancelled") {
     if (ctx.cancels.onCancelled(ack.taskId, ack.from)) return [];
     const task = ctx.table.get(ack.taskId);
-    if (task?.copies.get(ack.from)?.state !== "live")
+    const live = task?.copies.get(ack.from);
+    if (task === undefined || live?.state !== "live")
       return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
+    // The answer to a cancel of an earlier copy there (late or repeated): it says nothing about this one.
+    if (ack.attempt !== undefined && ack.attempt < live.attempt)
+      return [{ kind: "packet_dropped", reason: "late_result", type: ack.type }];
     // It says it will not run a copy we count on (it cancelled that task before): replace the copy.
     const outputs: DispatcherOutput[] = [];
     loseCopy(ctx, nowMs, task, ack.from, "busy", outputs);
@@ -45,7 +49,7 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     // A copy given up on (its holder was declared dead or timed out, and the task was placed again)
     // speaks again: its holder recovered. The dispatcher alone says where a task is: revoke that copy,
     // never follow it. (A replicated task's lost copies may still vote: see copy-losses.ts.)
-    revokeCopy(ctx, nowMs, task.taskId, ack.from, outputs);
+    revokeCopy(ctx, nowMs, task, ack.from, outputs);
     return [{ kind: "packet_dropped", reason: "revoked_copy", type: ack.type }, ...outputs];
   }
   if (copy?.state !== "live") {
@@ -100,18 +104,22 @@ function moveCopy(
 function revokeCopy(
   ctx: DispatchContext,
   nowMs: number,
-  taskId: string,
+  task: TaskEntry,
   calculatorId: string,
   outputs: DispatcherOutput[],
 ): void {
-  ctx.cancels.cancel(nowMs, ctx.registry, taskId, calculatorId, outputs);
-  outputs.push({ kind: "copy_revoked", taskId, calculatorId });
+  // Bounded by the task's copy counter now: if the task is placed on that calculator again later, the
+  // new copy's higher attempt is not refused there because of this revocation.
+  ctx.cancels.cancel(nowMs, ctx.registry, task.taskId, calculatorId, task.attempts, outputs);
+  outputs.push({ kind: "copy_revoked", taskId: task.taskId, calculatorId });
 }
 
 /**
  * A calculator declared dead is heard from again (same incarnation: it froze or was cut off, so it may
- * still hold and run the copies that were placed elsewhere meanwhile): revoke every copy it lost.
- * Walks the task table once (BOUNDED: tasksMax); a recovery is rare.
+ * still hold and run the copies that were placed elsewhere meanwhile): revoke every copy it lost whose
+ * task runs elsewhere now. A lost copy whose task has no live copy is not revoked: placement probes it
+ * (or places the task there again), so its result, perhaps computed while it was away, is fetched
+ * instead of computed a second time. Walks the task table once (BOUNDED: tasksMax); a recovery is rare.
  */
 export function revokeAbandoned(
   ctx: DispatchContext,
@@ -120,7 +128,7 @@ export function revokeAbandoned(
   outputs: DispatcherOutput[],
 ): void {
   for (const task of ctx.table.values()) {
-    if (task.copies.get(calculatorId)?.state === "lost" && !isReplicated(task))
-      revokeCopy(ctx, nowMs, task.taskId, calculatorId, outputs);
+    if (task.copies.get(calculatorId)?.state === "lost" && !isReplicated(task) && task.liveCount > 0)
+      revokeCopy(ctx, nowMs, task, calculatorId, outputs);
   }
 }

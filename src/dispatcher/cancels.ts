@@ -17,6 +17,8 @@ export const CANCEL_SENDS_MAX = 4;
 interface PendingCancel {
   readonly taskId: TaskId;
   readonly calculatorId: NodeId;
+  /** Copies of this attempt or earlier are cancelled; later ones are not touched. */
+  readonly attempt: number;
 }
 
 /** Outstanding cancels, keyed by task and calculator. */
@@ -38,18 +40,24 @@ export class CancelSender {
     return this.#sentCount;
   }
 
-  /** Sends a cancel for `taskId` to `calculatorId` now and tracks it for resends. */
+  /**
+   * Sends a cancel for the copies of `taskId` up to `attempt` (the task's copy counter now) to
+   * `calculatorId` and tracks it for resends. A copy placed there later has a higher attempt, so a
+   * late or repeated cancel never stops it.
+   */
   cancel(
     nowMs: number,
     registry: CalculatorRegistry,
     taskId: TaskId,
     calculatorId: NodeId,
+    attempt: number,
     outputs: DispatcherOutput[],
   ): void {
     const key = `${taskId}|${calculatorId}`;
     if (this.#pending.has(key)) return;
-    if (!this.#send(registry, { taskId, calculatorId }, outputs)) return;
-    this.#pending.add(nowMs, key, { taskId, calculatorId }, this.#policy);
+    const cancel = { taskId, calculatorId, attempt };
+    if (!this.#send(registry, cancel, outputs)) return;
+    this.#pending.add(nowMs, key, cancel, this.#policy);
   }
 
   /** The calculator answered the cancel. */
@@ -75,7 +83,13 @@ export class CancelSender {
     outputs.push({
       kind: "send",
       to: calculator.endpoint,
-      packet: { v: PROTOCOL_VERSION, type: "task.cancel", from: this.#nodeId, taskId: cancel.taskId },
+      packet: {
+        v: PROTOCOL_VERSION,
+        type: "task.cancel",
+        from: this.#nodeId,
+        taskId: cancel.taskId,
+        attempt: cancel.attempt,
+      },
     });
     return true;
   }

@@ -359,7 +359,7 @@ export class DispatcherCore {
       if (copy.isHedged && packet.type === "task.result")
         this.registry.recordFailure(nowMs, copy.calculatorId, "hedge_lost");
       outputs.push({ kind: "copy_cancelled", taskId: task.taskId, calculatorId: copy.calculatorId });
-      this.#ctx.cancels.cancel(nowMs, this.registry, task.taskId, copy.calculatorId, outputs);
+      this.#ctx.cancels.cancel(nowMs, this.registry, task.taskId, copy.calculatorId, task.attempts, outputs);
     }
   }
 

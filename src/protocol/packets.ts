@@ -78,6 +78,7 @@ export const TaskAck = z
     taskId: TaskId,
     state: z.enum(["queued", "running", "busy", "moved", "cancelled"]),
     holder: NodeId.optional(),
+    attempt: z.int().min(1).optional(),
   })
   .register(wire, {
     id: "TaskAck",
@@ -86,7 +87,8 @@ export const TaskAck = z
       "busy: a calculator refuses an assign because it is full. queued: it holds the task in its local " +
       "queue (overlay mode). moved: the overlay moved the task to `holder`, which now answers for it " +
       "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives). " +
-      "cancelled: a calculator's answer to a task.cancel (it dropped or abandoned the copy, or never had it).",
+      "cancelled: a calculator's answer to a task.cancel (it dropped or abandoned the copy, or never had it); " +
+      "attempt: the cancel's attempt bound, echoed, so a late answer is never taken for a newer copy.",
   });
 
 export const TaskAssign = z
@@ -146,13 +148,16 @@ export const TaskCancel = z
     ...envelope,
     type: z.literal("task.cancel"),
     taskId: TaskId,
+    attempt: z.int().min(1).optional(),
   })
   .register(wire, {
     id: "TaskCancel",
     description:
       "Client -> dispatcher: end the task with the final failure `cancelled` (idempotent; retransmitted until a " +
       "final answer arrives, which is the answer to the cancel). Dispatcher -> calculator: drop the queued copy " +
-      "or abandon the running one; answered with task.ack state `cancelled`. See docs/REPLICATION.md.",
+      "or abandon the running one; answered with task.ack state `cancelled`. With `attempt`, only copies of " +
+      "that attempt or earlier are cancelled (and refused later): a copy placed afterwards (a higher attempt) " +
+      "is not touched by a late or repeated cancel. See docs/REPLICATION.md and docs/OVERLAY.md.",
   });
 
 export const CalcHeartbeat = z

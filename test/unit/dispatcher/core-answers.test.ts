@@ -109,7 +109,7 @@ describe("DispatcherCore: results from calculators", () => {
     expect(h.done(1_600, "a", 1, 1)).toEqual([
       resultTo(CLIENT, 1, "a", 2),
       completed(1, "calc-a", 1_600, 2),
-      ...cancelOf("b", 1),
+      ...cancelOf("b", 1, 2),
     ]);
     const late = [{ kind: "packet_dropped", reason: "late_result", type: "task.done" }];
     expect(h.done(1_700, "b", 1, 2)).toEqual(late);

@@ -138,7 +138,7 @@ describe("DispatcherCore: queue timeout", () => {
     expect(h.core.onTick(5_000)).toEqual([
       failedTo(CLIENT, 1, "timeout"),
       { kind: "task_failed", taskId: task(1), reason: "timeout" },
-      ...cancelOf("a", 1),
+      ...cancelOf("a", 1, 1),
     ]);
     expect(h.core.registry.get("calc-a")?.assigned.size).toBe(0);
     expect(h.done(5_001, "a", 1, 1)).toEqual([{ kind: "packet_dropped", reason: "late_result", type: "task.done" }]);
@@ -159,7 +159,7 @@ describe("DispatcherCore: queue timeout", () => {
     expect(h.core.onTick(2_000)).toEqual([
       failedTo(CLIENT, 1, "timeout"),
       { kind: "task_failed", taskId: task(1), reason: "timeout" },
-      ...cancelOf("b", 1), // the live copy; calc-a's timed-out one was taken back already
+      ...cancelOf("b", 1, 2), // the live copy; calc-a's timed-out one was taken back already
     ]);
   });
 });

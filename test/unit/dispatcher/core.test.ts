@@ -143,8 +143,9 @@ describe("DispatcherCore: dead, evicted, recovered, restarted", () => {
 
     expect(h.beat(500, "a")).toEqual([
       { kind: "calculator_recovered", calculatorId: "calc-a" },
-      // It may still hold task 1, placed on calc-b meanwhile: its abandoned copy is revoked.
-      { kind: "send", to: CALC.a, packet: { v: 1, type: "task.cancel", from: "disp-1", taskId: task(1) } },
+      // It may still hold task 1, placed on calc-b meanwhile: its abandoned copy (attempt 1; calc-b's is
+      // attempt 2) is revoked, every attempt so far.
+      { kind: "send", to: CALC.a, packet: { v: 1, type: "task.cancel", from: "disp-1", taskId: task(1), attempt: 2 } },
       { kind: "copy_revoked", taskId: task(1), calculatorId: "calc-a" },
       {
         kind: "send",

@@ -85,11 +85,18 @@ export function failedTo(to: Endpoint, n: number, reason: "timeout" | "deadline"
   return { kind: "send", to, packet: { v: 1, type: "task.failed", from: DISPATCHER_ID, taskId: task(n), reason } };
 }
 
-/** The outputs that cancel task n's live copy on calculator `name` (after a final answer). */
-export function cancelOf(name: CalcName, n: number): DispatcherOutput[] {
+/**
+ * The outputs that cancel task n's live copy on calculator `name` (after a final answer), for the
+ * copies up to `attempt` (the task's copy counter when it ended).
+ */
+export function cancelOf(name: CalcName, n: number, attempt: number): DispatcherOutput[] {
   return [
     { kind: "copy_cancelled", taskId: task(n), calculatorId: `calc-${name}` },
-    { kind: "send", to: CALC[name], packet: { v: 1, type: "task.cancel", from: DISPATCHER_ID, taskId: task(n) } },
+    {
+      kind: "send",
+      to: CALC[name],
+      packet: { v: 1, type: "task.cancel", from: DISPATCHER_ID, taskId: task(n), attempt },
+    },
   ];
 }
 

@@ -89,3 +89,57 @@ describe("a calculator's incarnation on assigns", () => {
     expect(calc.onPacket(1, DISPATCHER, { ...assign, toBoot: 2_000 }).map((o) => o.kind)).toContain("task_started");
   });
 });
+
+describe("revocation is bounded by attempt", () => {
+  const config = simCalculatorConfig("x", 2_000, DISPATCHER, { capacity: 1 });
+  const assign = (attempt: number) =>
+    ({ v: 1, type: "task.assign", from: "d", taskId: TASK, attempt, input: "abc", rounds: 1, toBoot: 2_000 }) as const;
+  const cancel = (attempt?: number) =>
+    ({ v: 1, type: "task.cancel", from: "d", taskId: TASK, ...(attempt === undefined ? {} : { attempt }) }) as const;
+
+  it("a cancel up to attempt 2 refuses a late assign of attempt 2 but not a later copy, which it never stops", () => {
+    const calc = new CalculatorCore(config, seededRng(1), 0);
+    expect(calc.onPacket(0, DISPATCHER, cancel(2))).toEqual([
+      {
+        kind: "send",
+        to: DISPATCHER,
+        packet: { v: 1, type: "task.ack", from: "x", taskId: TASK, state: "cancelled", attempt: 2 },
+      },
+    ]);
+    const late = calc.onPacket(1, DISPATCHER, assign(2));
+    expect(late.map((o) => (o.kind === "send" && o.packet.type === "task.ack" ? o.packet.state : o.kind))).toEqual([
+      "cancelled",
+    ]);
+    expect(calc.isRunning(TASK)).toBe(false);
+    expect(calc.onPacket(2, DISPATCHER, assign(3)).map((o) => o.kind)).toContain("task_started");
+    calc.onPacket(3, DISPATCHER, cancel(2)); // repeated, late: the copy of attempt 3 runs on
+    expect(calc.isRunning(TASK)).toBe(true);
+    expect(calc.onPacket(4, DISPATCHER, cancel()).map((o) => o.kind)).toContain("task_cancelled"); // unbounded
+    expect(calc.isRunning(TASK)).toBe(false);
+  });
+
+  it("a calculator whose copy was revoked can take the task again; a late answer to the revocation is ignored", () => {
+    const core = movedToY(500);
+    heartbeat(core, 400, "x", 1, 2);
+    core.onTick(600); // y dead: the task is placed on x again (attempt 2)
+    const back = heartbeat(core, 700, "y", 1, 2);
+    const revoke = back.find((o) => o.kind === "send" && o.packet.type === "task.cancel");
+    expect(revoke?.kind === "send" ? revoke.packet : undefined).toMatchObject({ taskId: TASK, attempt: 2 });
+    // y answers the revocation; later x dies and the task is placed on y once more (attempt 3).
+    core.onPacket(710, Y, { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "cancelled", attempt: 2 });
+    heartbeat(core, 1_000, "y", 1, 3);
+    core.onTick(1_300); // x silent since 400: dead
+    expect(core.holderOf(TASK)).toBe("y");
+    // A duplicate of y's answer to the revocation arrives late: it does not take the new copy away.
+    const late = core.onPacket(1_310, Y, {
+      v: 1,
+      type: "task.ack",
+      from: "y",
+      taskId: TASK,
+      state: "cancelled",
+      attempt: 2,
+    });
+    expect(late).toEqual([{ kind: "packet_dropped", reason: "late_result", type: "task.ack" }]);
+    expect(core.holderOf(TASK)).toBe("y");
+  });
+});
