@@ -46,7 +46,7 @@ describe("DispatcherCore: per-task deadlines", () => {
     h.beat(0, "a");
     expect(h.submit(0, 1, CLIENT, { deadlineMs: 700 })).toEqual([assignTo("a", 1, 1)]);
     expect(h.core.onTick(699)).toEqual([]);
-    expect(h.core.onTick(700)).toEqual([...failed(1, "deadline"), ...cancelOf("a", 1)]);
+    expect(h.core.onTick(700)).toEqual([...failed(1, "deadline"), ...cancelOf("a", 1, 1)]);
     expect(h.core.registry.get("calc-a")?.assigned.size).toBe(0);
     expect(h.done(701, "a", 1, 1)).toEqual([{ kind: "packet_dropped", reason: "late_result", type: "task.done" }]);
     expect(h.core.onTick(702)).toEqual([]);
