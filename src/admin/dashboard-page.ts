@@ -1,8 +1,10 @@
 /**
  * The dashboard (GET /): one self-contained HTML page with inline CSS, JS and SVG charts; it fetches
  * nothing but /api/dashboard from the dispatcher that served it, every REFRESH_MS. It shows the task
- * counts, throughput and latency over the last five minutes, the calculators table (filterable, so
- * 200 rows stay usable), the overlay with each node's load, recent failures and how old its data is.
+ * counts, throughput and latency over the last five minutes, the calculators table (filterable and
+ * scrolling under a sticky header, so 200 rows stay usable), the overlay as a tree (each node under its
+ * first parent, with its running tasks of its slots and its queue), recent failures with their
+ * reasons, and how old its data is.
  */
 
 /** The page polls this often (ms); SPEC 8 asks for at least every 2 s. */
@@ -21,7 +23,9 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,t
 border-bottom:1px solid #e4e6eb}th{position:sticky;top:0;background:#fff}.scroll{max-height:420px;overflow:auto}
 .state-alive{color:#1b7f3b}.state-suspect{color:#b26a00}.state-dead{color:#c62828;font-weight:600}
 .state-parked{color:#666}.legend span{margin-right:12px}.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
-input{padding:3px 6px}.muted{color:#666}`;
+input{padding:3px 6px}.muted{color:#666}.tree,.tree ul{list-style:none;margin:0;padding-left:0}
+.tree ul{margin-left:14px;padding-left:10px;border-left:1px dashed #c5c9d2}.tree li{padding:2px 0}
+svg.bar{width:140px;height:10px;vertical-align:middle}`;
 
 const SCRIPT = `
 const REFRESH_MS = ${REFRESH_MS};
@@ -45,6 +49,24 @@ function chart(svg, series, colors, unit){
 }
 function smooth(values, k){ return values.map((_, i) => { let sum=0, cnt=0;
   for(let j=Math.max(0,i-k+1);j<=i;j++){ if(values[j]!==null){sum+=values[j];cnt++;} } return cnt?sum/cnt:null; }); }
+function overlayNode(n){
+  const used=Math.min(80,Math.round(80*n.running/Math.max(1,n.slots)));
+  return (n.role==="root"?"<b>root</b> ":"")+'<span class="node-id">'+esc(n.id)+'</span> <span class="state-'+n.state+'">'+
+    n.state+'</span> <span class="load">running '+n.running+'/'+n.slots+', queue '+n.queued+'</span> '+
+    '<svg class="bar"><rect width="80" height="10" fill="#e4e6eb"/><rect width="'+used+'" height="10" fill="#1565c0"/>'+
+    '<rect x="80" width="'+Math.min(60,6*n.queued)+'" height="10" fill="#b26a00"/></svg>'+
+    (n.parents.length>1?' <span class="muted">also under '+n.parents.slice(1).map(esc).join(", ")+'</span>':"");
+}
+function overlayTree(ov){
+  const byId=new Map(ov.nodes.map(n=>[n.id,n])); const kids=new Map(); const tops=[];
+  const byName=(a,b)=>(a.role==="root"?-1:b.role==="root"?1:a.id<b.id?-1:1);
+  for(const n of ov.nodes){ const p=n.role==="root"?undefined:n.parents.find(id=>byId.has(id));
+    if(p===undefined) tops.push(n); else { if(!kids.has(p)) kids.set(p,[]); kids.get(p).push(n); } }
+  const seen=new Set();
+  const item=(n)=>{ if(seen.has(n.id)) return ""; seen.add(n.id); const c=(kids.get(n.id)||[]).sort(byName);
+    return '<li data-node="'+esc(n.id)+'">'+overlayNode(n)+(c.length?'<ul>'+c.map(item).join("")+'</ul>':"")+'</li>'; };
+  return '<ul class="tree">'+tops.sort(byName).map(item).join("")+'</ul>';
+}
 function render(d){
   const st=d.status, t=st.tasks;
   $("node").textContent=st.nodeId+" v"+st.version+" · up "+Math.round(st.uptimeS)+" s";
@@ -62,12 +84,7 @@ function render(d){
     '</td><td class="state state-'+c.state+'">'+c.state+'</td><td>'+c.capacity+'</td><td>'+c.running+
     '</td><td>'+(c.failureRate*100).toFixed(1)+' %</td><td>'+fmtMs(c.latencyMs)+'</td><td>'+fmtMs(c.lastSeenMs)+' ago</td></tr>').join("");
   $("calc-shown").textContent=rows.length===st.calculators.length?"":"("+rows.length+" shown)";
-  if(st.overlay===null){ $("overlay").innerHTML='<p class="muted">no overlay is running</p>'; }
-  else { const nodes=st.overlay.nodes.slice().sort((a,b)=>(a.role==="root"?-1:b.role==="root"?1:a.id<b.id?-1:1));
-    $("overlay").innerHTML='<ul>'+nodes.map(n=>'<li>'+(n.role==="root"?"<b>root</b> ":"")+esc(n.id)+
-      ' <span class="state-'+n.state+'">'+n.state+'</span> load '+n.running+'/'+n.slots+
-      ' <svg style="width:80px;height:10px"><rect width="80" height="10" fill="#e4e6eb"/><rect width="'+
-      Math.min(80,Math.round(80*n.running/Math.max(1,n.slots)))+'" height="10" fill="#1565c0"/></svg></li>').join("")+'</ul>'; }
+  $("overlay").innerHTML=st.overlay===null?'<p class="muted">no overlay is running</p>':overlayTree(st.overlay);
   $("failure-rows").innerHTML=d.failures.length===0?'<tr><td colspan="3" class="muted">none</td></tr>':
     d.failures.map(x=>'<tr><td>'+fmtMs(x.ageMs)+' ago</td><td>'+esc(x.taskId)+'</td><td>'+esc(x.reason)+'</td></tr>').join("");
 }
@@ -103,7 +120,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div class="scroll"><table><thead><tr><th>id</th><th>address</th><th>state</th><th>capacity</th><th>running</th>
 <th>failure rate</th><th>latency</th><th>last seen</th></tr></thead><tbody id="calc-rows"></tbody></table></div></section>
 <div class="charts">
-<section><h2>Overlay</h2><div id="overlay"><p class="muted">-</p></div></section>
+<section><h2>Overlay (running of slots, queue)</h2><div id="overlay"><p class="muted">-</p></div></section>
 <section><h2>Recent failures</h2><div class="scroll" style="max-height:240px"><table><thead><tr><th>when</th><th>task</th>
 <th>reason</th></tr></thead><tbody id="failure-rows"></tbody></table></div></section>
 </div>

@@ -26,12 +26,18 @@ export interface ClusterStatus {
   readonly overlay: null | { root: string | null; nodes: OverlayNodeStatus[] };
 }
 
-/** One overlay node with its load, as far as the dispatcher sees it. */
+/**
+ * One overlay node with its load, as far as the dispatcher sees it (SPEC 8: the tree with each node's
+ * slots, queue and state). `parents` come from the node's heartbeats (empty for the root, and for a
+ * node whose calculator does not announce them); `running` is at most `slots`, the rest is `queued`.
+ */
 export interface OverlayNodeStatus {
   readonly id: string;
   readonly role: "root" | "node";
+  readonly parents: readonly string[];
   readonly slots: number;
   readonly running: number;
+  readonly queued: number;
   readonly state: CalculatorState;
 }
 
@@ -40,9 +46,20 @@ export function buildStatus(nowMs: number, source: StatusSource): ClusterStatus 
   const { calculators, tasks } = source.core.status(nowMs);
   const overlayNodes: OverlayNodeStatus[] = [];
   for (const row of calculators) {
-    const role = source.core.registry.get(row.id)?.overlayRole;
-    if (role !== undefined) {
-      overlayNodes.push({ id: row.id, role, slots: row.capacity, running: row.running, state: row.state });
+    const entry = source.core.registry.get(row.id);
+    if (entry?.overlayRole !== undefined) {
+      // A node's heartbeat counts running and queued tasks together against slots + queueMax.
+      const slots = entry.overlaySlots ?? row.capacity;
+      const held = entry.isAlive ? entry.reportedRunning : 0;
+      overlayNodes.push({
+        id: row.id,
+        role: entry.overlayRole,
+        parents: [...(entry.overlayParents ?? [])],
+        slots,
+        running: Math.min(held, slots),
+        queued: Math.max(0, held - slots),
+        state: row.state,
+      });
     }
   }
   return {

@@ -315,7 +315,13 @@ export class CalculatorCore {
         seq: this.#seq,
         capacity: this.#config.capacity + this.#config.queueMax,
         running: this.#s.running.size + this.#s.queued.length + this.#s.reserved.size,
-        ...(this.#config.overlayRole === undefined ? {} : { overlayRole: this.#config.overlayRole }),
+        ...(this.#config.overlayRole === undefined
+          ? {}
+          : {
+              overlayRole: this.#config.overlayRole,
+              overlaySlots: this.#config.capacity,
+              overlayParents: [...(this.#config.overlayParents ?? [])],
+            }),
       },
     };
   }

@@ -33,6 +33,8 @@ export interface CalculatorCoreConfig {
   readonly queueMax: number;
   /** Its place in an overlay, announced in heartbeats (undefined: not an overlay node). */
   readonly overlayRole?: "root" | "node" | undefined;
+  /** Overlay node: its parents' ids (none for the root), announced in heartbeats for the dashboard. */
+  readonly overlayParents?: readonly NodeId[] | undefined;
   /** The emulated long computation: each task takes a random time in this range (0 is allowed). */
   readonly computeMs: RangeMs;
   readonly heartbeatIntervalMs: number;

@@ -182,6 +182,10 @@ export function calculatorCoreConfig(
     capacity: slots ?? file.capacity,
     queueMax: file.overlay?.queueMax ?? 0,
     overlayRole: overlay === undefined ? undefined : nodeIndex === overlay.topology.root ? "root" : "node",
+    overlayParents:
+      overlay === undefined || nodeIndex === undefined
+        ? undefined
+        : (overlay.topology.parents[nodeIndex] ?? []).map((parent) => overlay.topology.ids[parent] as string),
     computeMs: file.computeMs,
     heartbeatIntervalMs: file.heartbeatIntervalMs,
     failure: file.failure,

@@ -37,6 +37,9 @@ export interface CalculatorEntry {
   completedCount: number;
   /** Its place in the overlay, if it is an overlay node (from its heartbeats). */
   overlayRole: "root" | "node" | undefined;
+  /** Overlay node: its slots and parents as its last heartbeat said (for /status's tree). */
+  overlaySlots: number | undefined;
+  overlayParents: readonly NodeId[] | undefined;
 }
 
 /** What a heartbeat did to the registry. */
@@ -96,6 +99,8 @@ export class CalculatorRegistry {
         lastAssignedMs: Number.NEGATIVE_INFINITY,
         completedCount: 0,
         overlayRole: heartbeat.overlayRole,
+        overlaySlots: heartbeat.overlaySlots,
+        overlayParents: heartbeat.overlayParents,
       });
       return { kind: "registered" };
     }
@@ -111,6 +116,8 @@ export class CalculatorRegistry {
     entry.lastHeardMs = nowMs;
     entry.isAlive = true;
     entry.overlayRole = heartbeat.overlayRole;
+    entry.overlaySlots = heartbeat.overlaySlots;
+    entry.overlayParents = heartbeat.overlayParents;
     if (hasRestarted) {
       const lostTasks = [...entry.assigned];
       entry.assigned.clear();

@@ -160,6 +160,9 @@ export const TaskCancel = z
       "is not touched by a late or repeated cancel. See docs/REPLICATION.md and docs/OVERLAY.md.",
   });
 
+/** Parents of one overlay node at most: overlay/tree.ts's PARENTS_MAX (a test holds them equal). */
+export const OVERLAY_PARENTS_MAX = 64;
+
 export const CalcHeartbeat = z
   .strictObject({
     ...envelope,
@@ -169,13 +172,18 @@ export const CalcHeartbeat = z
     capacity: z.int().min(1).max(CAPACITY_MAX),
     running: z.int().min(0),
     overlayRole: z.enum(["root", "node"]).optional(),
+    /** Overlay node: the tasks it runs in parallel (its topology slots; `capacity` adds its queue). */
+    overlaySlots: z.int().min(1).max(CAPACITY_MAX).optional(),
+    /** Overlay node: its parents' ids in the topology (none for the root), for the dashboard's tree. */
+    overlayParents: z.array(NodeId).max(OVERLAY_PARENTS_MAX).optional(),
   })
   .register(wire, {
     id: "CalcHeartbeat",
     description:
       "Calculator -> dispatcher, every heartbeatIntervalMs. Registers the calculator on first receipt; " +
       "boot is the process start time (epoch ms) and seq counts heartbeats since then: (boot, seq) " +
-      "orders them, so a delayed or stale heartbeat never overwrites a newer view.",
+      "orders them, so a delayed or stale heartbeat never overwrites a newer view. An overlay node also " +
+      "names its slots and parents (overlaySlots, overlayParents), so /status and the dashboard show the tree.",
   });
 
 /** Overlay nodes (and their queued tasks) in one rebalance result at most; more are summarised only. */

@@ -1,7 +1,8 @@
 /**
  * Goal: the admin plane's pure parts say what happened: /status rows and states, the activity history
  * and its bounds, and metrics that follow the core (a forgotten calculator takes its series with it,
- * submitted = answered + queued + running, failures by reason).
+ * submitted = answered + queued + running, failures by reason), and the overlay as a tree of nodes
+ * with slots, running and queued tasks and parents, from the nodes' heartbeats.
  * Method: a real DispatcherCore driven with plain packets and times; outputs fed to the admin plane as
  * the shell would; a scrape of the prom-client registry parsed line by line.
  */
@@ -11,6 +12,8 @@ import { ActivityLog, RECENT_FAILURES_MAX } from "../../../src/admin/activity.js
 import { DispatcherMetrics } from "../../../src/admin/metrics.js";
 import { buildStatus, type StatusSource } from "../../../src/admin/status.js";
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
+import { PARENTS_MAX } from "../../../src/overlay/tree.js";
+import { OVERLAY_PARENTS_MAX } from "../../../src/protocol/packets.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
 import { CALC, CLIENT, done, heartbeatPacket, submit, task, testConfig } from "../dispatcher/fixtures.js";
 
@@ -119,5 +122,25 @@ describe("admin plane", () => {
     expect(history.map((s) => s.atMs)).toEqual([0, 1_000, 2_000, 3_000]);
     expect(history.map((s) => s.failed)).toEqual([RECENT_FAILURES_MAX + 5, 0, 0, 0]);
     expect(history[2]).toMatchObject({ succeeded: 2, latencySumMs: 100, latencyMaxMs: 60 });
+  });
+
+  it("shows the overlay as nodes with parents, slots, running and queued tasks, from their heartbeats", () => {
+    const core = new DispatcherCore(testConfig());
+    const { source } = plane(core);
+    const node = (name: "a" | "b", seq: number, running: number, extra: object) => ({
+      ...heartbeatPacket(name, seq, { capacity: 503, running }),
+      ...extra,
+    });
+    core.onPacket(0, CALC.a, node("a", 1, 1, { overlayRole: "root", overlaySlots: 2, overlayParents: [] }));
+    core.onPacket(0, CALC.b, node("b", 1, 5, { overlayRole: "node", overlaySlots: 3, overlayParents: ["calc-a"] }));
+    core.onPacket(0, CALC.c, heartbeatPacket("c", 1)); // a plain calculator is no overlay node
+    expect(buildStatus(10, source).overlay).toEqual({
+      root: "calc-a",
+      nodes: [
+        { id: "calc-a", role: "root", parents: [], slots: 2, running: 1, queued: 0, state: "alive" },
+        { id: "calc-b", role: "node", parents: ["calc-a"], slots: 3, running: 3, queued: 2, state: "alive" },
+      ],
+    });
+    expect(OVERLAY_PARENTS_MAX).toBe(PARENTS_MAX); // the wire carries any topology's parents
   });
 });
