@@ -12,9 +12,9 @@ import { ActivityLog, RECENT_FAILURES_MAX } from "../../../src/admin/activity.js
 import { DispatcherMetrics } from "../../../src/admin/metrics.js";
 import { buildStatus, type StatusSource } from "../../../src/admin/status.js";
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
+import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
 import { PARENTS_MAX } from "../../../src/overlay/tree.js";
 import { OVERLAY_PARENTS_MAX } from "../../../src/protocol/packets.js";
-import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
 import { CALC, CLIENT, done, heartbeatPacket, submit, task, testConfig } from "../dispatcher/fixtures.js";
 
 function plane(core: DispatcherCore): {
