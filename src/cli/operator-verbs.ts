@@ -85,13 +85,20 @@ export function queryTask(link: OperatorLink, taskId: string, timeoutMs: number)
   return link.ask({ v: PROTOCOL_VERSION, type: "task.query", from: FROM, taskId }, (p) => viewOf(taskId, p), timeoutMs);
 }
 
+/** What the cluster survived since the dispatcher started (SPEC 4), when the dispatcher says. */
+export interface SurvivedCounts {
+  readonly outageCount: number;
+  readonly replacedCount: number;
+}
+
 /** Fetches every page of the dispatcher's status. */
 export async function fetchStatus(
   link: OperatorLink,
   timeoutMs: number,
-): Promise<{ tasks: AdminStatusResult["tasks"]; calculators: CalculatorRow[] } | undefined> {
+): Promise<{ tasks: AdminStatusResult["tasks"]; calculators: CalculatorRow[]; survived?: SurvivedCounts } | undefined> {
   const calculators: CalculatorRow[] = [];
   let tasks: AdminStatusResult["tasks"] | undefined;
+  let survived: SurvivedCounts | undefined;
   for (let page = 0; page < STATUS_PAGES_MAX; page += 1) {
     const requestId = randomUUID();
     const request: Packet = {
@@ -108,10 +115,14 @@ export async function fetchStatus(
     );
     if (answer === undefined) return undefined;
     tasks ??= answer.tasks;
+    if (survived === undefined && answer.outageCount !== undefined) {
+      survived = { outageCount: answer.outageCount, replacedCount: answer.replacedCount ?? 0 };
+    }
     calculators.push(...answer.calculators);
     if (answer.calculators.length === 0 || calculators.length >= answer.calculatorsTotal) break;
   }
-  return tasks === undefined ? undefined : { tasks, calculators };
+  if (tasks === undefined) return undefined;
+  return survived === undefined ? { tasks, calculators } : { tasks, calculators, survived };
 }
 
 function formatMs(value: number | null): string {
@@ -142,7 +153,11 @@ export function formatCalculators(rows: readonly CalculatorRow[]): string {
 }
 
 /** The cluster summary of `status`. */
-export function formatSummary(tasks: AdminStatusResult["tasks"], rows: readonly CalculatorRow[]): string {
+export function formatSummary(
+  tasks: AdminStatusResult["tasks"],
+  rows: readonly CalculatorRow[],
+  survived?: SurvivedCounts,
+): string {
   const byState = new Map<string, number>();
   for (const row of rows) byState.set(row.state, (byState.get(row.state) ?? 0) + 1);
   const states = ["alive", "suspect", "parked", "dead"].map((s) => `${byState.get(s) ?? 0} ${s}`).join(", ");
@@ -150,6 +165,12 @@ export function formatSummary(tasks: AdminStatusResult["tasks"], rows: readonly 
   return [
     `calculators  ${rows.length} (${states}); ${slots} slots`,
     `tasks        ${tasks.queued} queued, ${tasks.running} running, ${tasks.succeeded} succeeded, ${tasks.failed} failed`,
+    ...(survived === undefined
+      ? []
+      : [
+          `survived     ${survived.outageCount} calculator outages (declared dead), ` +
+            `${survived.replacedCount} copies re-placed, since the dispatcher started`,
+        ]),
   ].join("\n");
 }
 

@@ -134,7 +134,7 @@ async function statusVerb(id: string | undefined, flags: OperatorFlags): Promise
     }
     const status = await fetchStatus(link, timeoutMs);
     if (status === undefined) return noAnswer(address, timeoutMs);
-    print(flags, status, formatSummary(status.tasks, status.calculators));
+    print(flags, status, formatSummary(status.tasks, status.calculators, status.survived));
   } finally {
     await link.close();
   }

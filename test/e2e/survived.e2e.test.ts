@@ -2,7 +2,8 @@
  * Goal: the client's statistics table shows what the cluster survived (SPEC section 4): the
  * dispatcher's outages and re-placed copies, asked with admin.status, agree with what the dispatcher
  * logged, and the client's own view (answers that needed more than one copy) counts the task that was
- * taken from the frozen calculator; the stats JSON keeps exactly SPEC 4's fields.
+ * taken from the frozen calculator; the stats JSON keeps exactly SPEC 4's fields; `cluster status`
+ * says the same (table and --json).
  * Method: the real binaries; two calculators with one slot each and 3 s tasks; the one that started
  * a task first is frozen with SIGSTOP (an outage the dispatcher must detect by silence), its task is
  * re-placed on the other; the client's stdout table is read after it ends.
@@ -99,6 +100,13 @@ describe("the client's table shows what the cluster survived", () => {
       "latencyMs",
     ]);
     expect(stats).toMatchObject({ sent: 2, succeeded: 2 });
+    const at = ["--dispatcher", `127.0.0.1:${port}`];
+    const summary = await runToEnd("cluster", ["status", ...at]);
+    expect(summary.stdout).toContain(
+      `survived     1 calculator outages (declared dead), ${replaced} copies re-placed, since the dispatcher started`,
+    );
+    const json = JSON.parse((await runToEnd("cluster", ["status", "--json", ...at])).stdout);
+    expect(json.survived).toEqual({ outageCount: 1, replacedCount: replaced });
     frozen.process.kill("SIGCONT"); // so stopAll's SIGTERM is handled
   }, 90_000);
 });
