@@ -107,7 +107,7 @@ describe("dashboard with 200 calculators in headless Chromium", () => {
 
   it("shows 200 rows that scroll and filter, a dead one, the overlay tree, a failure, and fresh data", async () => {
     const dir = tempDir();
-    const { port, adminUrl } = await startAdminDispatcher(dir, ["--heartbeat-timeout-ms", "3000"]);
+    const { port, adminUrl } = await startAdminDispatcher(dir, ["--heartbeat-timeout-ms", "5000"]);
     stopFakes = await startFakes(port);
     browser = await launchChromium();
     const page = await browser.newPage();

@@ -43,7 +43,7 @@ describe("the client's table shows what the cluster survived", () => {
 
   it("an outage and its re-placed copy, as the dispatcher counted them", async () => {
     const dir = tempDir();
-    const { child: dispatcher, port } = await startDispatcher(dir, ["--heartbeat-timeout-ms", "1500"]);
+    const { child: dispatcher, port } = await startDispatcher(dir, ["--heartbeat-timeout-ms", "3000"]);
     const settings = join(dir, "calculator.json");
     writeFileSync(
       settings,
