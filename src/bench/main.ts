@@ -27,6 +27,7 @@ import {
   resultsTable,
   verdicts,
 } from "./report.js";
+import { benchStalls, stallMarkdown } from "./stall-bench.js";
 import { type BenchSystem, type RunResult, startAnchor, startCluster } from "./systems.js";
 
 const WINDOWS_DEFAULT: readonly number[] = [1, 64];
@@ -262,11 +263,13 @@ async function runBench(options: Options): Promise<void> {
     const journalSection = journalMarkdown(journal);
     console.log(`\n${journalSection}`);
     const replicationSection = await runReplication(options);
+    const stallSection = stallMarkdown(benchStalls());
+    console.log(`\n${stallSection}`);
     if (options.shouldWrite) {
       mkdirSync(dirname(options.outPath), { recursive: true });
       writeFileSync(
         options.outPath,
-        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}`,
+        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}\n${stallSection}`,
       );
       console.log(`wrote ${options.outPath}`);
     }

@@ -179,6 +179,15 @@ export class DispatcherCore {
     return dueMs === Number.POSITIVE_INFINITY ? undefined : dueMs;
   }
 
+  /**
+   * The shell saw its event loop stall: nothing ran between `sinceMs` and `nowMs` (a timer fired late).
+   * Heartbeats that arrived meanwhile may wait unread behind the tick that follows, so for a short
+   * drain deaths are judged as of sinceMs (CalculatorRegistry.noteStall). Call before that tick.
+   */
+  noteLoopStall(nowMs: number, sinceMs: number): void {
+    this.registry.noteStall(nowMs, sinceMs);
+  }
+
   /** Declares silent calculators dead, expires tasks and copies, resends, hedges, sends receipts, drains the queue. */
   onTick(nowMs: number): DispatcherOutput[] {
     const outputs: DispatcherOutput[] = [];

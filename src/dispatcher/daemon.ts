@@ -143,7 +143,14 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
   const host = new CoreHost(deps.transport, journal?.gate ?? core, () => deps.clock.nowMs(), perform, {
     ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
   });
-  const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });
+  const ticker = new DeadlineTicker(deps.clock, host, {
+    tickSpacingMs: deps.tickMs,
+    // Lag-aware failure detection: heartbeats queued behind a stall of this process do not kill.
+    onStall: (nowMs, sinceMs) => {
+      counters.add("loop_stalls");
+      core.noteLoopStall(nowMs, sinceMs);
+    },
+  });
   journal?.start(host);
   ticker.arm();
   const snapshot = (): Record<string, number> => {

@@ -3,6 +3,10 @@
  * A calculator is alive while heard within heartbeatTimeoutMs, dead after that (its tasks are
  * re-placed by the core) and forgotten after evictAfterMs. It keeps its identity across an outage:
  * the same (id, boot) coming back is the same calculator; a new boot means it restarted.
+ *
+ * Lag-aware (Lifeguard's insight): when the shell reports that its own event loop stalled, silence
+ * is judged as of the stall's start until the datagrams queued behind the stall have been read, so a
+ * calculator whose heartbeat waits unread in the socket buffer is not declared dead for it.
  */
 import type { CalculatorView } from "../placement/placement.js";
 import type { CalcHeartbeat, NodeId, TaskId } from "../protocol/packets.js";
@@ -42,6 +46,13 @@ export interface CalculatorEntry {
   overlayParents: readonly NodeId[] | undefined;
 }
 
+/**
+ * How long (ms) after a reported stall deaths are still judged as of the stall's start: time for the
+ * event loop to read what queued behind the stall (timers run before I/O in Node's loop). A longer
+ * stall shows up again as a late timer and starts a new hold, so this only needs to cover one drain.
+ */
+export const STALL_DRAIN_MS = 20;
+
 /** What a heartbeat did to the registry. */
 export type HeartbeatOutcome =
   | { readonly kind: "registered" }
@@ -56,6 +67,8 @@ export class CalculatorRegistry {
   /** BOUNDED: config.calculatorsMax; new ids are refused when full; silent ones are evicted. */
   readonly #entries = new Map<NodeId, CalculatorEntry>();
   readonly #config: RegistryConfig;
+  /** The last reported stall: deaths judged as of sinceMs until untilMs (see noteStall). */
+  #stallHold: { sinceMs: number; readonly untilMs: number } | undefined;
   /** Failure rate and latency per calculator; the only estimates placement and /status read. */
   readonly estimates: CalculatorEstimates;
 
@@ -134,13 +147,34 @@ export class CalculatorRegistry {
     return entry;
   }
 
+  /**
+   * The host's event loop did not run between `sinceMs` and `nowMs` (the shell saw a timer fire late):
+   * datagrams that arrived after sinceMs may still wait unread. For STALL_DRAIN_MS from now, silence
+   * is judged as of sinceMs. A stall reported while a hold is on widens it but does not lengthen it,
+   * so back-to-back stalls cannot postpone deaths for ever.
+   */
+  noteStall(nowMs: number, sinceMs: number): void {
+    assert(sinceMs <= nowMs, "a stall starts before it is noticed");
+    const hold = this.#stallHold;
+    if (hold !== undefined && nowMs < hold.untilMs) hold.sinceMs = Math.min(hold.sinceMs, sinceMs);
+    else this.#stallHold = { sinceMs, untilMs: nowMs + STALL_DRAIN_MS };
+  }
+
+  /** The time (ms) silence is judged at: nowMs, or the start of a stall whose backlog may be unread. */
+  #judgedAtMs(nowMs: number): number {
+    const hold = this.#stallHold;
+    if (hold === undefined || nowMs >= hold.untilMs) return nowMs;
+    return Math.min(nowMs, hold.sinceMs);
+  }
+
   /** Marks silent calculators dead and forgets long-silent ones; returns both lists. */
   expire(nowMs: number): { dead: CalculatorEntry[]; evicted: NodeId[] } {
     const dead: CalculatorEntry[] = [];
     const evicted: NodeId[] = [];
+    const judgedAtMs = this.#judgedAtMs(nowMs);
     for (const entry of this.#entries.values()) {
       const silenceMs = nowMs - entry.lastHeardMs;
-      if (entry.isAlive && silenceMs > this.#config.heartbeatTimeoutMs) {
+      if (entry.isAlive && judgedAtMs - entry.lastHeardMs > this.#config.heartbeatTimeoutMs) {
         entry.isAlive = false;
         dead.push(entry);
       } else if (!entry.isAlive && silenceMs > this.#config.evictAfterMs) {
@@ -164,7 +198,9 @@ export class CalculatorRegistry {
       const silenceMaxMs = entry.isAlive ? this.#config.heartbeatTimeoutMs : this.#config.evictAfterMs;
       expiryMs = Math.min(expiryMs, entry.lastHeardMs + silenceMaxMs);
     }
-    return expiryMs;
+    // During a stall hold, deaths wait for its end (early wakes are allowed, late ones are not).
+    const untilMs = this.#stallHold?.untilMs ?? Number.NEGATIVE_INFINITY;
+    return Math.max(expiryMs, untilMs);
   }
 
   /** A copy on `id` failed (timeout, death or restart holding it, outvoted, lost to its hedge). */

@@ -3,7 +3,9 @@
  * armed at the core's `nextDeadlineMs()`, moved earlier after any packet or apply that brings a
  * deadline forward, and re-armed after every tick. A coarse safety tick runs as well, so a deadline
  * the core computes too late delays work by at most `safetyTickMs` instead of stalling it.
- * Timers live here, in the shell; the core only answers "when next?".
+ * Timers live here, in the shell; the core only answers "when next?". A timer that fires at least
+ * STALL_MS_MIN late means the event loop stalled (a GC pause, a busy host); `onStall` hears of it
+ * before the tick, so a core can allow for input that queued unread behind the stall.
  */
 import { assert } from "../runtime/assert.js";
 import type { Clock } from "../runtime/clock.js";
@@ -11,6 +13,8 @@ import type { CoreHost } from "./core-host.js";
 
 /** Interval of the safety tick (ms): the most a mis-computed deadline can delay a core's work. */
 export const SAFETY_TICK_MS = 250;
+/** Lateness (ms) of a timer taken as an event-loop stall; Node's timers are normally late by about 1 ms. */
+export const STALL_MS_MIN = 5;
 
 /** Options of a {@link DeadlineTicker}. */
 export interface DeadlineTickerOptions {
@@ -21,6 +25,12 @@ export interface DeadlineTickerOptions {
    */
   readonly tickSpacingMs: number;
   readonly safetyTickMs?: number;
+  /**
+   * Told, just before the tick, that the loop may have been blocked since `sinceMs` (the last packet,
+   * apply or tick it handled: anything that arrived before was read) until `nowMs`, when a timer fired
+   * at least STALL_MS_MIN late.
+   */
+  readonly onStall?: (nowMs: number, sinceMs: number) => void;
 }
 
 /** Drives `host.tick()` from its core's deadlines; stop() cancels every timer it holds. */
@@ -33,6 +43,11 @@ export class DeadlineTicker<O extends { kind: string }> {
   /** Time the one-shot is armed for; +Infinity when none is armed. */
   #armedMs = Number.POSITIVE_INFINITY;
   #lastTickMs = Number.NEGATIVE_INFINITY;
+  /** Last time the host handled anything (a packet, an apply or a tick). */
+  #lastEventMs: number;
+  /** When the safety tick is next due. */
+  #safetyDueMs: number;
+  readonly #onStall: DeadlineTickerOptions["onStall"];
   #cancelArmed: (() => void) | undefined;
   #isStopped = false;
 
@@ -45,8 +60,19 @@ export class DeadlineTicker<O extends { kind: string }> {
     this.#host = host;
     this.#tickSpacingMs = options.tickSpacingMs;
     this.#nextDeadlineMs = () => core.nextDeadlineMs?.();
-    host.afterEvent = () => this.#arm();
-    this.#stopSafetyTick = clock.every(safetyTickMs, () => this.#tick());
+    this.#onStall = options.onStall;
+    host.afterEvent = () => {
+      this.#lastEventMs = clock.nowMs();
+      this.#arm();
+    };
+    this.#lastEventMs = clock.nowMs();
+    this.#safetyDueMs = clock.nowMs() + safetyTickMs;
+    this.#stopSafetyTick = clock.every(safetyTickMs, () => {
+      const dueMs = this.#safetyDueMs;
+      this.#lastEventMs = clock.nowMs();
+      this.#safetyDueMs = clock.nowMs() + safetyTickMs;
+      this.#tick(dueMs);
+    });
   }
 
   /** Arms the one-shot for the core's current deadline (at start-up, before any packet). */
@@ -65,9 +91,13 @@ export class DeadlineTicker<O extends { kind: string }> {
     this.#disarm();
   }
 
-  #tick(): void {
+  /** Ticks the host; `dueMs` is when the timer that calls it was due (absent: not a timer). */
+  #tick(dueMs?: number): void {
     if (this.#isStopped) return;
-    this.#lastTickMs = this.#clock.nowMs();
+    const nowMs = this.#clock.nowMs();
+    if (dueMs !== undefined && nowMs - dueMs >= STALL_MS_MIN) this.#onStall?.(nowMs, this.#lastEventMs);
+    this.#lastTickMs = nowMs;
+    this.#lastEventMs = nowMs;
     this.#host.tick();
     // A paused host is not re-armed (it would only spin); its next packet or safety tick re-arms it.
     if (this.#host.isRunning) this.#arm();
@@ -85,7 +115,7 @@ export class DeadlineTicker<O extends { kind: string }> {
     this.#cancelArmed = this.#clock.at(atMs, () => {
       this.#cancelArmed = undefined;
       this.#armedMs = Number.POSITIVE_INFINITY;
-      this.#tick();
+      this.#tick(atMs);
     });
   }
 
