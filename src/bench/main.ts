@@ -7,7 +7,9 @@
  * window first), `--window-warmup-s S` (10, an unrecorded run at each window before it is measured; 0: none),
  * `--latency-warmup-s S` (1, the start of each run left out of latency; 0: none), `--workers N` (4),
  * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only),
- * `--only replication` (only the replication benchmarks of replication.ts; rewrites only their section).
+ * `--only replication` (only the replication benchmarks of replication.ts; rewrites only their section),
+ * `--only auth` / `--only stalls` (only authentication on vs off at window 64, or the lag-aware failure
+ * detector's simulated figures; security-bench.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
@@ -27,7 +29,7 @@ import {
   resultsTable,
   verdicts,
 } from "./report.js";
-import { benchStalls, stallMarkdown } from "./stall-bench.js";
+import { authSection, runOnlySecurity, stallSection } from "./security-bench.js";
 import { type BenchSystem, type RunResult, startAnchor, startCluster } from "./systems.js";
 
 const WINDOWS_DEFAULT: readonly number[] = [1, 64];
@@ -109,7 +111,7 @@ interface Options {
 }
 
 /** Groups `--only` accepts. */
-const ONLY_NAMES = ["replication"] as const;
+const ONLY_NAMES = ["replication", "auth", "stalls"] as const;
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = {
@@ -263,13 +265,12 @@ async function runBench(options: Options): Promise<void> {
     const journalSection = journalMarkdown(journal);
     console.log(`\n${journalSection}`);
     const replicationSection = await runReplication(options);
-    const stallSection = stallMarkdown(benchStalls());
-    console.log(`\n${stallSection}`);
+    const security = `${await authSection(options, systems[0])}\n${stallSection()}`;
     if (options.shouldWrite) {
       mkdirSync(dirname(options.outPath), { recursive: true });
       writeFileSync(
         options.outPath,
-        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}\n${stallSection}`,
+        `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}\n${security}`,
       );
       console.log(`wrote ${options.outPath}`);
     }
@@ -284,7 +285,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   killAllOnExit();
   try {
     const options = parseArgs(argv);
-    await (options.only === "replication" ? runOnlyReplication(options) : runBench(options));
+    if (options.only === "auth" || options.only === "stalls") await runOnlySecurity(options.only, options);
+    else await (options.only === "replication" ? runOnlyReplication(options) : runBench(options));
   } catch (error) {
     console.error(`bench failed: ${(error as Error).message}`);
     process.exitCode = 1;

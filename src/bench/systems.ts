@@ -22,6 +22,8 @@ export interface SystemOptions {
   readonly workerCount: number;
   /** Dispatcher journal file (bench of the journal); absent = no journal. */
   readonly journalPath?: string;
+  /** Key file every process of the cluster uses (bench of authentication); absent = no auth. */
+  readonly keyFile?: string;
   /** Parallel tasks per calculator. */
   readonly capacity: number;
 }
@@ -99,7 +101,8 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const dispatcher = startNode("dispatcher", bin("run-dispatcher"), ["--config", configPath, "--json-logs"]);
+    const auth = options.keyFile === undefined ? [] : ["--key-file", options.keyFile];
+    const dispatcher = startNode("dispatcher", bin("run-dispatcher"), ["--config", configPath, ...auth, "--json-logs"]);
     daemons.push(dispatcher);
     const port = portOf(await dispatcher.waitForLine(hasMsg("dispatcher started"), READY_TIMEOUT_MS), "dispatcher");
     let registeredCount = 0;
@@ -112,7 +115,7 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
     for (let i = 1; i <= options.workerCount; i += 1) {
       const args = ["--id", `bench-calc-${i}`, "--listen", "127.0.0.1:0", "--dispatcher", `127.0.0.1:${port}`];
       args.push("--compute-ms", "0,0", "--capacity", String(options.capacity), "--failure-probability", "0");
-      daemons.push(startNode(`calculator-${i}`, bin("run-calculator"), [...args, "--json-logs"]));
+      daemons.push(startNode(`calculator-${i}`, bin("run-calculator"), [...args, ...auth, "--json-logs"]));
     }
     await allRegistered;
     const [hub, ...workers] = daemons as [BenchProcess, ...BenchProcess[]];
@@ -120,7 +123,7 @@ export async function startCluster(options: SystemOptions): Promise<BenchSystem>
       const statsPath = join(dir, `stats-${window}.json`);
       const args = ["--dispatcher", `127.0.0.1:${port}`, "--concurrency", String(window)];
       args.push("--duration-s", String(durationS), "--warmup-s", String(warmupS));
-      args.push("--stats-json", statsPath, "--quiet", "--json-logs");
+      args.push("--stats-json", statsPath, "--quiet", ...auth, "--json-logs");
       const before = { hub: cpuSumMs([hub]), workers: cpuSumMs(workers) };
       const client = startNode("run-client", bin("run-client"), args);
       const clientCpu = trackCpuTime(client.pid);
