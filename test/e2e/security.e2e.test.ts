@@ -3,11 +3,11 @@
  * serves a client; keys rotate by SIGHUP (add, activate, remove) across a running cluster while a
  * client runs, with 0 failed tasks; a broken key file on SIGHUP keeps the old keys and says why; a
  * client without the key gets nothing and its datagrams are counted as `auth` drops; and a bad key
- * file makes every command exit 2 naming the file and the problem.
+ * file (missing, a directory, group- or world-readable, malformed, a short secret) makes every command exit 2 naming the file and the problem.
  * Method: real processes on 127.0.0.1 port 0, key files written by the test with mode 600, waits on
  * JSON log lines with a bound, every process stopped by PID.
  */
-import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,13 @@ describe("bad key files exit 2 naming the file and the problem", () => {
       (p) => writeFileSync(p, JSON.stringify({ keys: { a: secret(1) }, active: "a" }), { mode: 0o644 }),
       /mode 644/,
     ],
+    [
+      "group-readable",
+      (p) => writeFileSync(p, JSON.stringify({ keys: { a: secret(1) }, active: "a" }), { mode: 0o640 }),
+      /mode 640/,
+    ],
+    // Unreadable: a directory in its place (as root, chmod 000 would not stop the read).
+    ["unreadable", (p) => mkdirSync(p), /not a regular file/],
     ["malformed", (p) => writeFileSync(p, "keys", { mode: 0o600 }), /not valid JSON/],
     [
       "short secret",
