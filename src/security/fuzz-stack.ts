@@ -20,6 +20,12 @@ import { EdgeTransport } from "./edge-transport.js";
 import { arbDatagram, DISPATCHER, PEERS } from "./fuzz-inputs.js";
 import type { Keyring } from "./keyring.js";
 
+/**
+ * One silent logger for every case: each pino() opens a stdout stream (a SonicBoom with its buffer),
+ * too much to make per case over a million cases.
+ */
+export const SILENT_LOG = pino({ level: "silent" });
+
 const KEYRING: Keyring = { keys: new Map([["k1", Buffer.alloc(32, 1)]]), activeId: "k1" };
 const SENDER = PEERS[1] as Endpoint;
 const WALL_MS = 1_700_000_000_000;
@@ -140,7 +146,7 @@ export const stackProperty = fc.property(arbSteps, fc.nat(300), (steps, stepMs) 
     tickMs: 5,
     transport: pair.receiver,
     clock,
-    log: pino({ level: "silent" }),
+    log: SILENT_LOG,
   });
   pair.run(steps, () => clock.advance(stepMs));
   void handle.stop();

@@ -7,7 +7,6 @@
  * (10 000 cases in all) and by `npm run fuzz -- --runs N`. Only used by tests and tools.
  */
 import fc from "fast-check";
-import { pino } from "pino";
 
 import { CalculatorCore } from "../calculator/core.js";
 import { startCalculator } from "../calculator/daemon.js";
@@ -22,7 +21,7 @@ import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "../si
 import type { Endpoint } from "../transport/transport.js";
 import { open } from "./envelope.js";
 import { arbDatagram, arbEvents, DISPATCHER, type FuzzEvent, PEERS } from "./fuzz-inputs.js";
-import { edgeProperty, stackProperty, stubTransport } from "./fuzz-stack.js";
+import { edgeProperty, SILENT_LOG, stackProperty, stubTransport } from "./fuzz-stack.js";
 import { type Keyring, parseKeyring } from "./keyring.js";
 
 const KEYRING: Keyring = { keys: new Map([["k1", Buffer.alloc(32, 1)]]), activeId: "k1" };
@@ -153,7 +152,7 @@ export const overlayProperty = fc.property(arbEvents, fc.nat(), (events, seed) =
     transport: wire,
     clock,
     rng: seededRng(seed),
-    log: pino({ level: "silent" }),
+    log: SILENT_LOG,
   });
   for (const { bytes, from, stepMs } of events) {
     clock.advance(stepMs);
