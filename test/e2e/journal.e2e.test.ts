@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { signalChild } from "../../src/cluster/children.js";
+import { SqliteJournalStore } from "../../src/journal/sqlite-store.js";
 import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
 
 const E2E_TIMEOUT_MS = 60_000;
@@ -133,7 +134,79 @@ describe("journal (e2e)", () => {
   );
 
   it(
-    "refuses a journal path that is another file with exit 2 naming it, and leaves the file as it was",
+    "a full journal while running: new tasks are refused overloaded with the reason logged, nothing unstored is acknowledged, the dispatcher keeps running",
+    async () => {
+      const dir = tempDir();
+      const config = join(dir, "dispatcher.json");
+      // 64 KiB: SQLite's max_page_count, a real SQLITE_FULL, as a full disk gives.
+      writeFileSync(config, JSON.stringify({ journal: { path: join(dir, "journal.db"), maxBytes: 65_536 } }));
+      const { child, port } = await startDispatcher(dir, ["--config", config]);
+      const s = await submitter();
+      const failedLogged = child.waitForLog((l) => l.msg?.startsWith("journal write failed") === true, 20_000);
+      const ids: string[] = [];
+      for (let i = 0; i < 600 && !s.seen.some((p) => p.reason === "overloaded"); i += 1) {
+        const taskId = randomUUID();
+        ids.push(taskId);
+        s.submit(port, taskId, "x".repeat(200), 1);
+        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await until(() => s.seen.some((p) => p.reason === "overloaded"), 20_000, "an overloaded refusal");
+      const failure = await failedLogged;
+      expect(failure["code"]).toBe("full");
+      // Every acknowledged task is in the journal: reopen a copy and compare.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const acked = new Set(s.seen.filter((p) => p.type === "task.ack").map((p) => p.taskId));
+      expect(acked.size).toBeGreaterThan(0);
+      expect(child.process.exitCode).toBeNull();
+      signalChild(child, "SIGKILL");
+      await child.exited;
+      const store = new SqliteJournalStore({ path: join(dir, "journal.db"), sync: "full", maxBytes: 1 << 30 });
+      const stored = new Set(store.load().unfinished.map((t) => t.taskId));
+      store.close();
+      for (const taskId of acked) expect(stored.has(taskId)).toBe(true);
+      s.socket.close();
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "starts on a journal with a damaged record, reports what it skipped, and runs the rest",
+    async () => {
+      const dir = tempDir();
+      const path = join(dir, "journal.db");
+      const store = new SqliteJournalStore({ path, sync: "full", maxBytes: 1 << 30 });
+      const records = ["good-1", "damaged", "good-2"].map((input) => ({
+        kind: "task" as const,
+        task: {
+          taskId: randomUUID(),
+          clientHost: "127.0.0.1",
+          clientPort: 9,
+          input,
+          rounds: 1,
+          priority: 0,
+          arrivedWallMs: Date.now(),
+        },
+      }));
+      expect(store.commit(records)).toBeUndefined();
+      store.checkpoint();
+      store.close();
+      const bytes = readFileSync(path);
+      bytes.write("DAMAGED", bytes.indexOf("damaged"));
+      writeFileSync(path, bytes);
+      const { child } = await startDispatcher(dir, ["--journal", path]);
+      const damaged = await logLine(
+        dir,
+        child.name,
+        "journal damaged: 1 record(s) failed their checksum and were skipped (first: " + records[1]?.task.taskId + ")",
+      );
+      expect(damaged["skipped"]).toBe(1);
+      expect((await logLine(dir, child.name, "journal loaded"))["unfinished"]).toBe(2);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "refuses a journal path that is another file, or in a directory it cannot write, with exit 2 naming it, and leaves the file as it was",
     async () => {
       const dir = tempDir();
       const notes = join(dir, "notes.txt");
@@ -143,6 +216,10 @@ describe("journal (e2e)", () => {
       expect(run.stderr).toContain(notes);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(readFileSync(notes, "utf8")).toBe("not a journal\n");
+      const missing = join(dir, "no-such-dir", "journal.db");
+      const unwritable = await runToEnd("run-dispatcher", ["--listen", "127.0.0.1:0", "--journal", missing]);
+      expect(unwritable.code).toBe(2);
+      expect(unwritable.stderr).toContain(missing);
     },
     E2E_TIMEOUT_MS,
   );
