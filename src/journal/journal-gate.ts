@@ -58,6 +58,8 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
   readonly #pending: JournalRecord[] = [];
   /** BOUNDED: one receipt or answer per task in the table or cache, the same turn's; dropped beyond pendingRecordsMax. */
   #held: DispatcherOutput[] = [];
+  /** Index in #pending of each task record not yet committed. BOUNDED: as #pending. */
+  readonly #pendingTaskAt = new Map<string, number>();
   /** Packets held, by destination, type and task. BOUNDED: as #held. */
   readonly #heldKeys = new Set<string>();
   #isScheduled = false;
@@ -119,6 +121,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
     const accepted = new Set<string>();
     if (core.taskState(nowMs, packet.taskId) !== "unknown" && core.finalOf(nowMs, packet.taskId) === undefined) {
       accepted.add(packet.taskId);
+      this.#pendingTaskAt.set(packet.taskId, this.#pending.length);
       this.#pending.push({
         kind: "task",
         task: {
@@ -160,10 +163,15 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       if (packet.type !== "task.ack" && finished.has(packet.taskId)) {
         finished.delete(packet.taskId);
         const answeredWallMs = this.#deps.wallMs();
-        this.#pending.push({
+        const final: JournalRecord = {
           kind: "final",
           final: { taskId: packet.taskId, packetJson: JSON.stringify(packet), answeredWallMs },
-        });
+        };
+        // Accepted and answered in the same turn: the answer alone says all (one row, not two).
+        const at = this.#pendingTaskAt.get(packet.taskId);
+        if (at === undefined) this.#pending.push(final);
+        else this.#pending[at] = final;
+        this.#pendingTaskAt.delete(packet.taskId);
       }
       if (this.#pending.length === 0 && this.#held.length === 0 && !accepted.has(packet.taskId)) passed.push(output);
       else this.#hold(output);
@@ -205,6 +213,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       this.commitCount += 1;
       this.recordCount += this.#pending.length;
       this.#pending.length = 0;
+      this.#pendingTaskAt.clear();
       if (this.#failure !== undefined) {
         this.#failure = undefined;
         this.#deps.onWriteRecovered();
