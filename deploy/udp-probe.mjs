@@ -21,6 +21,7 @@ socket.on("message", (bytes) => {
   }
 });
 socket.bind(0, () => {
-  const packet = { v: 1, type: "admin.rebalance", from: "health-probe", requestId };
+  // Padded: the dispatcher never answers a source with more bytes than it sent (no amplification).
+  const packet = { v: 1, type: "admin.rebalance", from: "health-probe", requestId, pad: " ".repeat(2_048) };
   socket.send(Buffer.from(JSON.stringify(packet)), Number(port), host);
 });

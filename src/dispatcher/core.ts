@@ -31,6 +31,8 @@ import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, Task
 export interface RestoredTask {
   readonly taskId: TaskId;
   readonly client: Endpoint;
+  /** The submitter's node id (the task's owner); absent: anyone may cancel it. */
+  readonly clientId?: string;
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;
@@ -394,6 +396,7 @@ export class DispatcherCore {
     const task = newTaskEntry({
       taskId: restored.taskId,
       client: restored.client,
+      ...(restored.clientId === undefined ? {} : { clientId: restored.clientId }),
       input: restored.input,
       rounds: restored.rounds,
       priority: restored.priority,

@@ -128,6 +128,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
           taskId: packet.taskId,
           clientHost: from.host,
           clientPort: from.port,
+          clientId: packet.from,
           input: packet.input,
           rounds: packet.rounds,
           priority: packet.priority ?? 0,

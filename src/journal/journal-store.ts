@@ -10,6 +10,8 @@ export interface JournaledTask {
   readonly taskId: string;
   readonly clientHost: string;
   readonly clientPort: number;
+  /** The submitter's node id: only it may cancel or resubmit the task (absent in older records). */
+  readonly clientId?: string;
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;

@@ -1,7 +1,8 @@
 /**
- * Goal: with a journal, kill -9 of the dispatcher loses nothing (SPEC 5.4). Tasks submitted and
- * acknowledged before the kill all run to exactly one final answer after a restart on the same port,
- * and their answers are still served (to a repeated submit of the same id) after a second kill -9.
+ * Goal: with a journal, kill -9 of the dispatcher loses nothing (SPEC 5.4). Tasks submitted (by a
+ * socket and by `bin/cluster submit`) and acknowledged before the kill all run to exactly one final
+ * answer after a restart on the same port, `bin/cluster result ID` returns each, and their answers
+ * are still served (to `result ID` and to a repeated submit of the same id) after a second kill -9.
  * A journal path that is another file is refused with exit 2 naming it, and the file is left as it was.
  * Method: real processes on 127.0.0.1; a dgram socket in the test is the submitter (it stays up
  * across the restarts, as a client would); results are checked against SHA-256 computed here.
@@ -17,7 +18,7 @@ import { signalChild } from "../../src/cluster/children.js";
 import { SqliteJournalStore } from "../../src/journal/sqlite-store.js";
 import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
 
-const E2E_TIMEOUT_MS = 60_000;
+const E2E_TIMEOUT_MS = 120_000;
 const TASK_COUNT = 20;
 
 function expected(input: string, rounds: number): string {
@@ -77,6 +78,8 @@ async function logLine(dir: string, name: string, msg: string): Promise<Record<s
   return line as Record<string, unknown>;
 }
 
+const cli = (port: number): string[] => ["--dispatcher", `127.0.0.1:${port}`, "--timeout-ms", "10000"];
+
 const finalsOf = (s: Submitter, taskId: string) =>
   s.seen.filter((p) => p.taskId === taskId && (p.type === "task.result" || p.type === "task.failed"));
 
@@ -103,13 +106,21 @@ describe("journal (e2e)", () => {
         10_000,
         "acks",
       );
+      // And some through the operator CLI: `cluster submit` prints the id once the dispatcher has it.
+      const cliTasks: { taskId: string; input: string; rounds: number }[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const input = `cli-${i}`;
+        const run = await runToEnd("cluster", ["submit", ...cli(port), "--input", input, "--rounds", "2", "--json"]);
+        expect(run.code, run.stderr).toBe(0);
+        cliTasks.push({ taskId: (JSON.parse(run.stdout) as { id: string }).id, input, rounds: 2 });
+      }
       // No calculator yet: nothing can have run. Acknowledged, then killed.
       signalChild(first.child, "SIGKILL");
       await first.child.exited;
 
       const second = await startDispatcher(dir, ["--journal", journal], port);
       const loaded = await logLine(dir, second.child.name, "journal loaded");
-      expect(loaded["unfinished"]).toBe(TASK_COUNT);
+      expect(loaded["unfinished"]).toBe(TASK_COUNT + cliTasks.length);
       startCalculator(dir, "calc-1", port, ["--compute-ms", "0,50", "--capacity", "4"]);
       await until(() => tasks.every((t) => finalsOf(s, t.taskId).length > 0), 30_000, "final answers after restart");
       for (const t of tasks) {
@@ -118,11 +129,23 @@ describe("journal (e2e)", () => {
         expect(finals[0]?.result).toBe(expected(t.input, t.rounds));
       }
 
+      for (const t of cliTasks) {
+        const args = ["result", t.taskId, ...cli(port), "--wait", "--timeout-ms", "30000", "--json"];
+        const run = await runToEnd("cluster", args, 40_000);
+        expect(run.code, run.stderr).toBe(0);
+        expect((JSON.parse(run.stdout) as { result: string }).result).toBe(expected(t.input, t.rounds));
+      }
       signalChild(second.child, "SIGKILL");
       await second.child.exited;
       const third = await startDispatcher(dir, ["--journal", journal], port);
       const reloaded = await logLine(dir, third.child.name, "journal loaded");
-      expect(reloaded["finals"]).toBe(TASK_COUNT);
+      expect(reloaded["finals"]).toBe(TASK_COUNT + cliTasks.length);
+      // `cluster result ID` after the second kill -9: served from the journal.
+      for (const t of [...tasks.slice(0, 5), ...cliTasks]) {
+        const run = await runToEnd("cluster", ["result", t.taskId, ...cli(port), "--json"]);
+        expect(run.code, run.stderr).toBe(0);
+        expect((JSON.parse(run.stdout) as { result: string }).result).toBe(expected(t.input, t.rounds));
+      }
       expect(reloaded["unfinished"]).toBe(0);
       // Asking again for each id answers from the journal with the same result, not a new run.
       for (const t of tasks) s.submit(port, t.taskId, t.input, t.rounds);

@@ -117,6 +117,7 @@ describe("JournalGate", () => {
           taskId: task(1),
           clientHost: CLIENT.host,
           clientPort: CLIENT.port,
+          clientId: "client-1",
           input: "x",
           rounds: 1,
           priority: 0,
@@ -128,6 +129,10 @@ describe("JournalGate", () => {
       damage: [],
     });
     expect(core.taskState(0, task(1))).toBe("queued");
+    // Its owner is restored too: another client cannot cancel it.
+    const intruder = core.onPacket(1, CLIENT, { v: 1, type: "task.cancel", from: "intruder", taskId: task(1) });
+    expect(intruder).toEqual([{ kind: "packet_dropped", reason: "not_owner", type: "task.cancel" }]);
+    expect(core.taskState(1, task(1))).toBe("queued");
     expect(core.finalOf(0, task(2))).toEqual(answer);
     // A repeated submit of the answered id gets the stored answer, not a new run.
     expect(clientPackets(core.onPacket(0, CLIENT, submit(2)))).toEqual(["task.failed:timeout"]);
