@@ -165,19 +165,28 @@ describe("journal (e2e)", () => {
       writeFileSync(config, JSON.stringify({ journal: { path: join(dir, "journal.db"), maxBytes: 65_536 } }));
       const { child, port } = await startDispatcher(dir, ["--config", config]);
       const s = await submitter();
-      const failedLogged = child.waitForLog((l) => l.msg?.startsWith("journal write failed") === true, 20_000);
-      const ids: string[] = [];
-      for (let i = 0; i < 600 && !s.seen.some((p) => p.reason === "overloaded"); i += 1) {
+      const failedLogged = child.waitForLog((l) => l.msg?.startsWith("journal write failed") === true, 90_000);
+      let isFull = false;
+      void failedLogged.then(() => {
+        isFull = true;
+      });
+      // One task at a time, each answered (ack or refusal) before the next: every commit is one small
+      // record, so the journal fills record by record however loaded the machine is. The task whose
+      // record did not fit gets no answer at all (its receipt waits for the disk): the failure ends the wait.
+      for (let i = 0; i < 2_000 && !isFull; i += 1) {
         const taskId = randomUUID();
-        ids.push(taskId);
         s.submit(port, taskId, "x".repeat(200), 1);
-        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 100));
+        await until(() => isFull || s.seen.some((p) => p.taskId === taskId), 20_000, `an answer to submit ${i}`);
       }
-      await until(() => s.seen.some((p) => p.reason === "overloaded"), 20_000, "an overloaded refusal");
       const failure = await failedLogged;
+      const refusedId = randomUUID();
+      s.submit(port, refusedId, "y", 1);
+      await until(() => s.seen.some((p) => p.taskId === refusedId), 20_000, "an answer to a submit while full");
+      expect(s.seen.filter((p) => p.taskId === refusedId)).toEqual([
+        expect.objectContaining({ type: "task.failed", reason: "overloaded" }),
+      ]);
       expect(failure["code"]).toBe("full");
-      // Every acknowledged task is in the journal: reopen a copy and compare.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Every acknowledged task is in the journal: reopen it after the kill and compare.
       const acked = new Set(s.seen.filter((p) => p.type === "task.ack").map((p) => p.taskId));
       expect(acked.size).toBeGreaterThan(0);
       expect(child.process.exitCode).toBeNull();
