@@ -4,7 +4,7 @@
  * damaged file aside (it is ours: its application id was checked) and let the store write the rows
  * that were saved into a fresh file. Never throws on damage: what could not be read is reported.
  */
-import { existsSync, renameSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from "node:fs";
 
 import type Database from "libsql";
 
@@ -46,4 +46,37 @@ export function salvageRows(db: Database.Database, path: string, finding: string
   ];
   if (forward !== undefined || backward !== undefined) notes.push(`unreadable part skipped: ${forward ?? backward}`);
   return { rows: [...saved.values()], notes };
+}
+
+/** The magic numbers a write-ahead log starts with (big-endian; the low bit names the checksum order). */
+const WAL_MAGICS = new Set([0x377f0682, 0x377f0683]);
+const WAL_HEADER_BYTES = 32;
+const WAL_FRAME_HEADER_BYTES = 24;
+
+/**
+ * Looks at `<path>-wal` before SQLite opens it: a log whose length is not its header plus whole frames
+ * ends in a write that was cut off (a crash or power loss mid-commit; such a commit was never
+ * acknowledged). SQLite ignores that tail on open; this says that it did. Undefined when the log is
+ * absent, empty or whole. Never throws.
+ */
+export function tornLogTail(path: string): string | undefined {
+  const wal = `${path}-wal`;
+  try {
+    if (!existsSync(wal)) return undefined;
+    const sizeBytes = statSync(wal).size;
+    if (sizeBytes === 0) return undefined;
+    const head = Buffer.alloc(WAL_HEADER_BYTES);
+    const fd = openSync(wal, "r");
+    const read = readSync(fd, head, 0, WAL_HEADER_BYTES, 0);
+    closeSync(fd);
+    const pageBytes = read === WAL_HEADER_BYTES ? head.readUInt32BE(8) : 0;
+    if (read < WAL_HEADER_BYTES || !WAL_MAGICS.has(head.readUInt32BE(0)) || pageBytes < 512) {
+      return `write-ahead log ${wal} has a torn or unreadable header (${sizeBytes} bytes): ignored, the journal is as of its last checkpoint`;
+    }
+    const tornBytes = (sizeBytes - WAL_HEADER_BYTES) % (WAL_FRAME_HEADER_BYTES + pageBytes);
+    if (tornBytes === 0) return undefined;
+    return `write-ahead log ${wal} ends in a torn write (${tornBytes} bytes after the last whole frame): ignored, the journal is as of its last complete commit`;
+  } catch (error) {
+    return `write-ahead log ${wal} could not be inspected (${(error as Error).message})`;
+  }
 }

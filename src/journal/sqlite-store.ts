@@ -21,7 +21,7 @@ import type {
   JournalStore,
   JournalWriteFailure,
 } from "./journal-store.js";
-import { salvageRows } from "./salvage.js";
+import { salvageRows, tornLogTail } from "./salvage.js";
 
 /** `PRAGMA application_id` of a udp-cluster journal ("udpj"). */
 export const JOURNAL_APPLICATION_ID = 0x7564706a;
@@ -109,11 +109,14 @@ export class SqliteJournalStore implements JournalStore {
   #db: Database.Database;
   readonly #options: SqliteStoreOptions;
   #salvaged: { rows: StoredRow[]; notes: string[] } | undefined;
+  /** A torn tail found in the write-ahead log before SQLite opened it (reported by load()). */
+  readonly #tornTail: string | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
     this.#path = options.path;
     const existed = checkOwnership(options.path);
+    this.#tornTail = existed ? tornLogTail(options.path) : undefined;
     this.#db = this.#open(existed);
     const damage = this.#quickCheck();
     if (damage !== undefined) {
@@ -204,7 +207,7 @@ export class SqliteJournalStore implements JournalStore {
   load(): JournalContents {
     const unfinished: JournaledTask[] = [];
     const finals: JournaledFinal[] = [];
-    const damage = this.#salvaged?.notes ?? [];
+    const damage = [...(this.#tornTail === undefined ? [] : [this.#tornTail]), ...(this.#salvaged?.notes ?? [])];
     /** Rows whose task record failed its checksum (dropped) and whose answer did (answer dropped). */
     const bad: string[] = [];
     const badFinals: string[] = [];
