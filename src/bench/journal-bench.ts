@@ -4,11 +4,12 @@
  * same session, so contention hits both alike. Target (issue 11): with the journal at least 0.5x the
  * throughput without it. Reports both, the ratio, and the commit latency the dispatcher measured.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { LogLine } from "./processes.js";
+import { spliceByHeading } from "./auth-bench.js";
+import { killAll, type LogLine } from "./processes.js";
 import { type BenchSystem, type RunResult, type SystemOptions, startCluster } from "./systems.js";
 
 /** Journal on ÷ journal off throughput at the measured window must be at least this. */
@@ -104,4 +105,29 @@ Commit latency measured by the dispatcher (one commit per event-loop turn, last 
 life): p50 ${num("commitP50Ms")} ms, p99 ${num("commitP99Ms")} ms, max ${num("commitMaxMs")} ms; ${commits} commits of
 ${records} records (${commits > 0 ? (records / commits).toFixed(1) : "-"} records per commit).
 `;
+}
+
+/** What `--only journal` needs from the command line. */
+export interface OnlyJournalOptions extends JournalBenchOptions {
+  readonly outPath: string;
+  readonly shouldWrite: boolean;
+}
+
+/** `--only journal`: a cluster without a journal against one with it; replaces only its section of the report. */
+export async function runOnlyJournal(options: OnlyJournalOptions): Promise<void> {
+  const plain = await startCluster(options);
+  try {
+    console.log(`\njournal on vs off at window ${options.window}:`);
+    await plain.measure(options.window, options.warmupS, 0);
+    const section = journalMarkdown(await benchJournal(options, plain));
+    console.log(`\n${section}`);
+    if (options.shouldWrite) {
+      const document = existsSync(options.outPath) ? readFileSync(options.outPath, "utf8") : "# Benchmarks\n";
+      writeFileSync(options.outPath, spliceByHeading(document, section));
+      console.log(`wrote ${options.outPath}`);
+    }
+  } finally {
+    await plain.stop();
+    killAll();
+  }
 }

@@ -9,14 +9,15 @@
  * `--capacity N` (64), `--windows 1,64`, `--out FILE` (docs/BENCHMARKS.md), `--no-write` (print only),
  * `--only replication` (only the replication benchmarks of replication.ts; rewrites only their section),
  * `--only auth` / `--only stalls` (only authentication on vs off at window 64, or the lag-aware failure
- * detector's simulated figures; security-bench.ts).
+ * detector's simulated figures; security-bench.ts), `--only journal` (only the dispatcher journal on vs
+ * off at the largest window; journal-bench.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { benchJournal, journalMarkdown } from "./journal-bench.js";
+import { benchJournal, journalMarkdown, runOnlyJournal } from "./journal-bench.js";
 import { killAll, killAllOnExit } from "./processes.js";
 import { benchReplication } from "./replication.js";
 import { hedgingVerdict, replicationMarkdown, spliceSection } from "./replication-report.js";
@@ -111,7 +112,7 @@ interface Options {
 }
 
 /** Groups `--only` accepts. */
-const ONLY_NAMES = ["replication", "auth", "stalls"] as const;
+const ONLY_NAMES = ["replication", "auth", "stalls", "journal"] as const;
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = {
@@ -286,6 +287,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     const options = parseArgs(argv);
     if (options.only === "auth" || options.only === "stalls") await runOnlySecurity(options.only, options);
+    else if (options.only === "journal")
+      await runOnlyJournal({
+        ...options,
+        window: Math.max(...options.windows),
+        warmupS: Math.max(options.warmupS, options.windowWarmupS),
+      });
     else await (options.only === "replication" ? runOnlyReplication(options) : runBench(options));
   } catch (error) {
     console.error(`bench failed: ${(error as Error).message}`);
