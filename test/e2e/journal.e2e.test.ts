@@ -12,10 +12,11 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+import Database from "libsql";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { signalChild } from "../../src/cluster/children.js";
-import { SqliteJournalStore } from "../../src/journal/sqlite-store.js";
+import { JOURNAL_APPLICATION_ID, SqliteJournalStore } from "../../src/journal/sqlite-store.js";
 import { requireBuild, runToEnd, startCalculator, startDispatcher, stopAll, tempDir } from "./harness.js";
 
 const E2E_TIMEOUT_MS = 120_000;
@@ -238,7 +239,7 @@ describe("journal (e2e)", () => {
   );
 
   it(
-    "refuses a journal path that is another file, or in a directory it cannot write, with exit 2 naming it, and leaves the file as it was",
+    "refuses a journal path that is another file, another program's database, another journal version, or in a directory it cannot write, with exit 2 naming it, and leaves the file as it was",
     async () => {
       const dir = tempDir();
       const notes = join(dir, "notes.txt");
@@ -248,6 +249,26 @@ describe("journal (e2e)", () => {
       expect(run.stderr).toContain(notes);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(readFileSync(notes, "utf8")).toBe("not a journal\n");
+      // Another program's SQLite database, and a journal of another format version: refused, untouched.
+      const other = join(dir, "other.db");
+      const db = new Database(other);
+      db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+      db.close();
+      const newer = join(dir, "newer.db");
+      const future = new Database(newer);
+      future.exec(`PRAGMA application_id = ${JOURNAL_APPLICATION_ID}; PRAGMA user_version = 99; CREATE TABLE t (x);`);
+      future.close();
+      for (const [path, why] of [
+        [other, "another program"],
+        [newer, "format version 99"],
+      ] as const) {
+        const before = readFileSync(path);
+        const refused = await runToEnd("run-dispatcher", ["--listen", "127.0.0.1:0", "--journal", path]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain(path);
+        expect(refused.stderr).toContain(why);
+        expect(readFileSync(path).equals(before)).toBe(true);
+      }
       const missing = join(dir, "no-such-dir", "journal.db");
       const unwritable = await runToEnd("run-dispatcher", ["--listen", "127.0.0.1:0", "--journal", missing]);
       expect(unwritable.code).toBe(2);
