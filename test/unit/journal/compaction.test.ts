@@ -16,6 +16,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 import { startDispatcher } from "../../../src/dispatcher/daemon.js";
+import type { DispatcherCoreConfig } from "../../../src/dispatcher/types.js";
 import { SqliteJournalStore } from "../../../src/journal/sqlite-store.js";
 import { ManualClock } from "../../../src/runtime/clock.js";
 import type { Datagram, Endpoint, Transport } from "../../../src/transport/transport.js";
@@ -42,6 +43,16 @@ const TTL_MS = 5_000;
 const STEP_MS = 100;
 const TASKS_PER_STEP = 10;
 const SECONDS = 60;
+/**
+ * Answers kept for TTL_MS, and more of them than the test makes. Both spellings of the results keys:
+ * the core's resultsCache* keys are being renamed to SPEC 3's results (resultsTtlMs, resultsMax).
+ */
+const RESULTS = {
+  resultsCacheTtlMs: TTL_MS,
+  resultsCacheMax: 100_000,
+  resultsTtlMs: TTL_MS,
+  resultsMax: 100_000,
+} as Partial<DispatcherCoreConfig>;
 
 describe("journal compaction under steady load", () => {
   it("keeps the file flat: answers leave it after the time to live, the size stops growing", async () => {
@@ -57,7 +68,7 @@ describe("journal compaction under steady load", () => {
       for (const commit of turnEnds.splice(0)) commit();
     };
     const dispatcher = startDispatcher({
-      config: testConfig({ queueTimeoutMs: 1_000, resultsCacheTtlMs: TTL_MS, resultsCacheMax: 100_000 }),
+      config: testConfig({ queueTimeoutMs: 1_000, ...RESULTS }),
       tickMs: 10,
       transport: wire,
       clock,
