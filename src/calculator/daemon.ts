@@ -104,6 +104,8 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
       send: (to, packet) => deps.transport.send(to, encodePacket(packet)),
       nowMs: () => deps.clock.nowMs(),
       log: deps.log,
+      dispatcher: deps.config.dispatcher,
+      boot: deps.config.boot,
     });
   }
   const ticker = new DeadlineTicker(deps.clock, host, { tickSpacingMs: deps.tickMs });

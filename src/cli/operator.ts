@@ -1,7 +1,7 @@
 /**
  * `cluster <verb>`: the operator CLI, talking to a running dispatcher over the same UDP protocol.
- * Verbs: status [ID], calculators, submit, result ID, cancel ID (operator-verbs.ts) and rebalance (run one
- * overlay rebalancing round now and print how it went). Every flag is validated before anything is sent.
+ * Verbs: status [ID], calculators, submit, result ID, cancel ID (operator-verbs.ts), rebalance (run one
+ * overlay rebalancing round now and print how it went) and spread (spread-verb.ts: a Finn wave of tasks). Every flag is validated before anything is sent.
  */
 import { randomUUID } from "node:crypto";
 
@@ -30,6 +30,7 @@ import {
   type TaskView,
   waitForFinal,
 } from "./operator-verbs.js";
+import { type SpreadFlags, spreadVerb } from "./spread-verb.js";
 
 const RESEND_MS = 500;
 const PROGRESS_MS = 2_000;
@@ -278,6 +279,18 @@ function addVerbs(program: Command): void {
   common(program.command("cancel <id>").description("cancel a task: exit 0 cancelled, 1 already final")).action(
     async (id: string, flags: OperatorFlags) => cancelVerb(id, flags),
   );
+  program
+    .command("spread")
+    .description("spread N tasks over the overlay with one Finn wave; print each node's share (SPEC 7)")
+    .option("--count <n>", "tasks in the batch")
+    .option("--rounds <n>", "SHA-256 rounds per task", "1")
+    .option("--wait", "wait (up to --timeout-ms) for every task's final answer")
+    .option("--dispatcher <host:port>", "dispatcher address", "127.0.0.1:5555")
+    .option("--timeout-ms <ms>", "give up after this long", "30000")
+    .option("--json", "print one JSON document (with every task id)")
+    .option("--key-file <file>", "the cluster's key file when it authenticates datagrams (docs/SECURITY.md)")
+    .exitOverride()
+    .action(async (flags: SpreadFlags) => spreadVerb(flags));
 }
 
 /** Entry point of bin/cluster. */
@@ -300,7 +313,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       .action(async (flags: RebalanceFlags) => rebalance(flags));
     if (argv.length === 0)
       throw new ConfigError(
-        "Usage: cluster <verb> [options]; verbs: status, calculators, submit, result, cancel, rebalance. Run cluster --help for details.",
+        "Usage: cluster <verb> [options]; verbs: status, calculators, submit, result, cancel, rebalance, spread. Run cluster --help for details.",
       );
     await program.parseAsync([...argv], { from: "user" });
   });

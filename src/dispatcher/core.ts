@@ -23,6 +23,7 @@ import { answerQuery, answerStatus } from "./operator-queries.js";
 import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
 import { onResult } from "./results.js";
+import { SpreadBatches } from "./spread-batches.js";
 import { calculatorStatuses, type DispatcherStatus } from "./status.js";
 import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { CopyKind, DispatcherCoreConfig, DispatcherOutput, TaskCounts, TaskFailureReason } from "./types.js";
@@ -55,6 +56,8 @@ export class DispatcherCore {
   /** BOUNDED: config.tasksMax; tasks owed a delayed receipt, in due order (one delay for all). */
   readonly #acksDue = new SteadyMap<TaskId, number>();
   readonly #adminRelay: AdminRelay;
+  /** Finn spread batches (`cluster spread`). */
+  readonly #spread: SpreadBatches;
   /** No calculator expires before this (ms): lowered on (re)registration, made exact by onTick. */
   #registryWakeMs = Number.POSITIVE_INFINITY;
   /** Final answers sent since start, by kind (each task once), for status(). */
@@ -68,6 +71,7 @@ export class DispatcherCore {
     this.registry = new CalculatorRegistry(config);
     this.#finals = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
     this.#adminRelay = new AdminRelay(config.nodeId);
+    this.#spread = new SpreadBatches(config.nodeId);
     this.#ctx = newDispatchContext(config, this.registry, (nowMs, task, reason, outputs) =>
       this.#fail(nowMs, task, reason, outputs),
     );
@@ -158,6 +162,12 @@ export class DispatcherCore {
         return this.#adminRelay.onRequest(nowMs, from, packet, this.registry);
       case "admin.rebalance.result":
         return this.#adminRelay.onResult(nowMs, from, packet, this.registry);
+      case "admin.spread":
+        return this.#spread.onRequest(this.#ctx, nowMs, from, packet, (taskId) => this.#finalKind(nowMs, taskId));
+      case "spread.end":
+        return this.#spread.onEnd(this.#ctx, nowMs, from, packet);
+      case "spread.claim":
+        return this.#spread.onClaim(this.#ctx, nowMs, from, packet);
       default:
         return [{ kind: "packet_dropped", reason: "unexpected_type", type: packet.type }];
     }
@@ -171,7 +181,7 @@ export class DispatcherCore {
   nextDeadlineMs(): number | undefined {
     const { table, cancels } = this.#ctx;
     let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs, this.#ctx.probeWakeMs);
-    dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs);
+    dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs, this.#spread.nextDueMs());
     dueMs = Math.min(dueMs, table.nextDeadlineMs() ?? dueMs);
     // Receipts are in due order: every one waits the same ackDelayMs.
     for (const ackDueMs of this.#acksDue.values()) {
@@ -210,6 +220,7 @@ export class DispatcherCore {
       if (task !== undefined) outputs.push(this.#receipt(task));
     }
     if (ctx.hedgeWakeMs <= nowMs) scanHedges(ctx, nowMs, outputs);
+    if (this.#spread.nextDueMs() <= nowMs) outputs.push(...this.#spread.onTick(ctx, nowMs));
     if (ctx.probeWakeMs <= nowMs) ctx.probeWakeMs = Number.POSITIVE_INFINITY; // drainQueue sets it again
     drainQueue(ctx, nowMs, outputs);
     this.#finals.prune(nowMs);
@@ -361,7 +372,7 @@ export class DispatcherCore {
     this.#finals.set(nowMs, task.taskId, packet);
     if (packet.type === "task.result") this.#succeededCount += 1;
     else this.#failedCount += 1;
-    outputs.push({ kind: "send", to: task.client, packet });
+    if (task.isSilent !== true) outputs.push({ kind: "send", to: task.client, packet });
     if (event !== undefined) outputs.push(event);
     for (const copy of cancelled) {
       // A copy that needed a hedge and lost the race to it was too slow: like a timeout, it raises its
@@ -423,6 +434,13 @@ export class DispatcherCore {
   /** A final answer still in the recent-results cache, if any (the operator's `result ID`). */
   finalOf(nowMs: number, taskId: TaskId): FinalPacket | undefined {
     return this.#finals.get(nowMs, taskId);
+  }
+
+  /** Whether a final answer for `taskId` is kept, and which kind (spread progress). */
+  #finalKind(nowMs: number, taskId: TaskId): "succeeded" | "failed" | undefined {
+    const final = this.#finals.get(nowMs, taskId);
+    if (final === undefined) return undefined;
+    return final.type === "task.result" ? "succeeded" : "failed";
   }
 
   /** A task's current state, for the operator CLI and tests. */

@@ -117,6 +117,14 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
       case "calculator_evicted":
         log.info({ calculatorId: output.calculatorId }, "calculator forgotten after long silence");
         break;
+      case "spread_started":
+        log.info({ batchId: output.batchId, count: output.count }, "spread batch created: asking the overlay root");
+        break;
+      case "spread_ended":
+        counters.add(`spread_ended.${output.status}`);
+        counters.add("spread_replaced", output.replacedCount);
+        log.info({ ...output, kind: undefined }, "spread wave ended");
+        break;
       case "packet_dropped":
         counters.add(`packet_dropped.${output.reason}`);
         if (output.reason === "registry_full")

@@ -46,6 +46,8 @@ export interface TaskEntry {
   /** The submitting client's id (`from`): only it may resubmit (move the answer) or cancel the task. */
   readonly clientId?: NodeId;
   client: Endpoint;
+  /** No final answer is sent to `client` (a spread task: the operator polls for it; no amplification). */
+  readonly isSilent?: boolean;
   readonly input: string;
   readonly rounds: number;
   readonly priority: number;

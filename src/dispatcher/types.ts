@@ -36,7 +36,9 @@ export type PacketDropReason =
   /** Over the admin relay's request rate. */
   | "rate_limited"
   /** An admin answer larger than the request it answers (the requester did not pad; SPEC section 10). */
-  | "amplification";
+  | "amplification"
+  /** A spread claim from an earlier incarnation of its node (its boot is not the registered one). */
+  | "spread_stale_boot";
 
 /** Why a task's copy was taken from a calculator and the task placed again. */
 export type ReplaceReason = "task_timeout" | "calculator_dead" | "calculator_restarted" | "busy";
@@ -88,7 +90,18 @@ export type DispatcherOutput =
   | { readonly kind: "calculator_restarted"; readonly calculatorId: NodeId }
   | { readonly kind: "calculator_dead"; readonly calculatorId: NodeId; readonly taskCount: number }
   | { readonly kind: "calculator_evicted"; readonly calculatorId: NodeId }
-  | { readonly kind: "packet_dropped"; readonly reason: PacketDropReason; readonly type: string };
+  | { readonly kind: "packet_dropped"; readonly reason: PacketDropReason; readonly type: string }
+  /** A spread batch was created (its tasks wait for claims; see spread-batches.ts). */
+  | { readonly kind: "spread_started"; readonly batchId: string; readonly count: number }
+  /** A spread batch's wave ended; replacedCount tasks nobody claimed were placed by the dispatcher. */
+  | {
+      readonly kind: "spread_ended";
+      readonly batchId: string;
+      readonly status: "done" | "timed_out";
+      readonly claimedCount: number;
+      readonly replacedCount: number;
+      readonly waveMessages: number;
+    };
 
 /** Settings of the dispatcher core (times in ms). Every map and queue has its maximum here. */
 export interface DispatcherCoreConfig {

@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { OverlayPacket, WaveEcho } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
 import type { AdminRebalance } from "../protocol/packets.js";
+import type { SpreadClaimed, SpreadStart } from "../protocol/spread-packets.js";
 import { retryPolicy } from "../reliable/retry-policy.js";
 import { type Endpoint, endpointKey } from "../transport/transport.js";
 import { type AgentPorts, agentMoveQueue, EchoOutputs, performMove } from "./agent-outputs.js";
@@ -21,6 +22,7 @@ import { MoveNode, type MoveOutput } from "./move.js";
 import type { OverlayQueue } from "./overlay-queue.js";
 import type { RoundSummary } from "./rebalance-round.js";
 import { RootRounds } from "./root-rounds.js";
+import { SpreadNode } from "./spread-node.js";
 import type { Topology } from "./tree.js";
 
 /** Settings of an overlay node (times in ms). */
@@ -45,11 +47,24 @@ export interface OverlayAgentDeps {
   readonly send: (to: Endpoint, packet: Packet) => void;
   readonly nowMs: () => number;
   readonly log: Logger;
+  /** The dispatcher's address: with it the node takes part in Finn spread waves (spread-node.ts). */
+  readonly dispatcher?: Endpoint;
+  /** This node's incarnation as its heartbeats announce it (default: config.bootMs). */
+  readonly boot?: number;
 }
 
+/** Packets from the dispatcher that an overlay node handles (Finn spread). */
+type SpreadPacket = SpreadStart | SpreadClaimed;
+
 /** True for the packets an overlay node handles (waves, links, moves, and the admin request). */
-export function isOverlayAgentPacket(packet: Packet): packet is OverlayPacket | AdminRebalance {
-  return packet.type.startsWith("wave.") || packet.type.startsWith("overlay.") || packet.type === "admin.rebalance";
+export function isOverlayAgentPacket(packet: Packet): packet is OverlayPacket | AdminRebalance | SpreadPacket {
+  return (
+    packet.type.startsWith("wave.") ||
+    packet.type.startsWith("overlay.") ||
+    packet.type === "admin.rebalance" ||
+    packet.type === "spread.start" ||
+    packet.type === "spread.claimed"
+  );
 }
 
 const WAVES_MAX = 8;
@@ -78,6 +93,8 @@ export class OverlayAgent {
   readonly #log: Logger;
   /** This agent's send, drop, log and queue, for the output handlers in agent-outputs.ts. */
   readonly #ports: AgentPorts;
+  /** Finn spread waves; undefined without a dispatcher address. */
+  readonly #spread: SpreadNode | undefined;
 
   constructor(deps: OverlayAgentDeps) {
     this.#deps = deps;
@@ -126,6 +143,7 @@ export class OverlayAgent {
       send: (nowMs, to, draft) => this.#send(nowMs, to, draft),
       drop: (reason) => this.#drop(reason),
     };
+    this.#spread = spreadNodeFor(deps, this.#ports, (to, packet) => deps.send(to, packet));
   }
 
   get isRoot(): boolean {
@@ -133,7 +151,11 @@ export class OverlayAgent {
   }
 
   /** Overlay packets and admin requests from the calculator's socket. */
-  onPacket(nowMs: number, from: Endpoint, packet: OverlayPacket | AdminRebalance): void {
+  onPacket(nowMs: number, from: Endpoint, packet: OverlayPacket | AdminRebalance | SpreadPacket): void {
+    if (packet.type === "spread.start" || packet.type === "spread.claimed") {
+      this.#onSpreadPacket(nowMs, from, packet);
+      return;
+    }
     if (packet.type === "admin.rebalance") {
       this.#onAdminRequest(nowMs, from, packet);
       return;
@@ -154,6 +176,7 @@ export class OverlayAgent {
   /** Acks and resends; the root starts and ends rounds. */
   onTick(nowMs: number): void {
     for (const send of this.#link.onTick(nowMs)) this.#transmit(send);
+    this.#spread?.onTick(nowMs);
     this.#performMove(nowMs, this.#move.expireOffers(nowMs, this.#config.waveTimeoutMs));
     const rounds = this.#rounds;
     if (rounds === undefined) return;
@@ -169,6 +192,17 @@ export class OverlayAgent {
     const { answer, shouldStart } = this.#rounds.onRequest(nowMs, request.requestId, from);
     if (answer !== undefined) this.#deps.send(answer.to, answer.result);
     if (shouldStart) this.#startRound(nowMs);
+  }
+
+  /** Spread packets come from the dispatcher only (a peer cannot start waves or answer claims). */
+  #onSpreadPacket(nowMs: number, from: Endpoint, packet: SpreadPacket): void {
+    const dispatcher = this.#deps.dispatcher;
+    if (this.#spread === undefined || dispatcher === undefined || endpointKey(from) !== endpointKey(dispatcher)) {
+      this.#drop("spread_not_from_dispatcher");
+      return;
+    }
+    if (packet.type === "spread.start") this.#spread.onStart(nowMs, from, packet);
+    else this.#spread.onClaimed(nowMs, packet);
   }
 
   #startRound(nowMs: number): void {
@@ -208,8 +242,12 @@ export class OverlayAgent {
         this.#onEchoPart(nowMs, packet);
         break;
       case "wave.finn":
+        if (this.#spread === undefined) this.#drop("finn_not_in_daemons");
+        else this.#spread.onFinn(nowMs, packet);
+        break;
       case "wave.finn.done":
-        this.#drop("finn_not_in_daemons");
+        if (this.#spread === undefined) this.#drop("finn_not_in_daemons");
+        else this.#spread.onDone(nowMs, packet);
         break;
       case "overlay.move.order":
         this.#performMove(nowMs, this.#move.onOrder(nowMs, packet.from, { ...packet, from: this.#config.nodeId }));
@@ -311,4 +349,24 @@ export class OverlayAgent {
     if (WARN_DROP_REASONS.has(reason)) this.#log.warn({ reason }, "overlay packet dropped");
     else this.#log.debug({ reason }, "overlay packet dropped");
   }
+}
+
+/** The node's Finn spread, when it knows its dispatcher. */
+function spreadNodeFor(
+  deps: OverlayAgentDeps,
+  ports: AgentPorts,
+  sendTo: (to: Endpoint, packet: Packet) => void,
+): SpreadNode | undefined {
+  if (deps.dispatcher === undefined) return undefined;
+  const { config } = deps;
+  return new SpreadNode(
+    {
+      nodeId: config.nodeId,
+      topology: config.topology,
+      boot: deps.boot ?? config.bootMs,
+      waveTimeoutMs: config.waveTimeoutMs,
+      dispatcher: deps.dispatcher,
+    },
+    { log: ports.log, sendOverlay: (nowMs, to, draft) => ports.send(nowMs, to, draft), sendTo, drop: ports.drop },
+  );
 }

@@ -107,6 +107,8 @@ export const WaveFinn = z
     waveId: WaveId,
     itemsTotal: count,
     slotsTotal: z.int().min(1).max(COUNTER_MAX),
+    /** The spread batch this wave carries (daemons; absent in run-overlay-sim). */
+    batchId: z.uuid().optional(),
   })
   .register(wire, {
     id: "WaveFinn",
@@ -123,6 +125,8 @@ export const WaveFinnDone = z
     waveId: WaveId,
     actedCount: z.int().min(1).max(OVERLAY_NODES_MAX),
     takenCount: count,
+    /** Finn messages (wave.finn and wave.finn.done) the child's primary subtree sent, this one included. */
+    sentCount: count.optional(),
   })
   .register(wire, {
     id: "WaveFinnDone",

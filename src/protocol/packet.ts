@@ -22,6 +22,7 @@ import {
   TaskUnknown,
   wire,
 } from "./packets.js";
+import { spreadPackets } from "./spread-packets.js";
 
 export const Packet = z
   .discriminatedUnion("type", [
@@ -40,6 +41,7 @@ export const Packet = z
     TaskUnknown,
     AdminStatus,
     AdminStatusResult,
+    ...spreadPackets,
   ])
   .register(wire, { id: "Packet", description: "Any datagram of udp-cluster." });
 

@@ -1,0 +1,319 @@
+/**
+ * Spread batches (SPEC.md section 7, docs/OVERLAY.md "Finn spread in the daemons"): `cluster spread`
+ * asks for N tasks; the dispatcher creates them (held: in the task table, not in the placement queue),
+ * asks the overlay root for a Finn wave until it answers, and assigns each node the tasks it claims
+ * once it has acted. The dispatcher stays the one authority on where a task runs: a claim only gets
+ * tasks that are still held, and only for the claimant's current incarnation (its heartbeat boot).
+ * When the wave ends (or the root never answers in SPREAD_END_WAIT_MS) every task still held is
+ * placed like any other task ("re-placed"), so a node that died before acting costs time, never a
+ * task, and a late claim gets nothing that already runs elsewhere. Sans-IO: time comes in as nowMs.
+ */
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { Packet } from "../protocol/packet.js";
+import {
+  type AdminSpread,
+  type AdminSpreadResult,
+  SPREAD_SHARES_MAX,
+  type SpreadClaim,
+  type SpreadEnd,
+  spreadTaskId,
+  spreadTaskInput,
+} from "../protocol/spread-packets.js";
+import { assert } from "../runtime/assert.js";
+import { SourceLimiter } from "../security/source-limiter.js";
+import type { Endpoint } from "../transport/transport.js";
+import { type DispatchContext, reconcile, sendAssign } from "./placement.js";
+import { newTaskEntry, type TaskEntry } from "./task-table.js";
+import type { DispatcherOutput } from "./types.js";
+
+/** Batches remembered at once (finished ones are forgotten first); beyond, new batches are `overloaded`. */
+export const SPREAD_BATCHES_MAX = 64;
+/** The root is asked again this often until it reports the wave's end (ms). */
+export const SPREAD_START_RESEND_MS = 500;
+/** Without an end from the root this long after the request, held tasks are placed anyway (ms). */
+export const SPREAD_END_WAIT_MS = 15_000;
+/** New batches per second (all sources), and the burst: each costs a wave over the whole overlay. */
+const NEW_BATCHES_PER_S = 2;
+const NEW_BATCHES_BURST = 4;
+
+/** A final answer the core keeps, as far as a batch's progress needs it. */
+export type FinalLookup = (taskId: string) => "succeeded" | "failed" | undefined;
+
+interface Batch {
+  readonly batchId: string;
+  readonly count: number;
+  readonly createdMs: number;
+  status: "spreading" | "done" | "timed_out";
+  nextStartMs: number;
+  end: SpreadEnd | undefined;
+  /** Tasks assigned by claims, per node. BOUNDED: calculatorsMax nodes. */
+  readonly claimedBy: Map<string, number>;
+  claimedCount: number;
+  /** Held tasks placed by the dispatcher when the wave ended. */
+  replacedCount: number;
+}
+
+/** The dispatcher's spread batches. */
+export class SpreadBatches {
+  readonly #nodeId: string;
+  /** BOUNDED: SPREAD_BATCHES_MAX, insertion order (the oldest finished one is evicted first). */
+  readonly #batches = new Map<string, Batch>();
+  /** BOUNDED: one bucket. */
+  readonly #limiter = new SourceLimiter({ ratePerS: NEW_BATCHES_PER_S, burst: NEW_BATCHES_BURST, sourcesMax: 1 });
+
+  constructor(nodeId: string) {
+    this.#nodeId = nodeId;
+  }
+
+  /** The earliest time (ms) onTick has something to do, or +Infinity. */
+  nextDueMs(): number {
+    let dueMs = Number.POSITIVE_INFINITY;
+    for (const batch of this.#batches.values()) {
+      if (batch.status === "spreading")
+        dueMs = Math.min(dueMs, batch.nextStartMs, batch.createdMs + SPREAD_END_WAIT_MS);
+    }
+    return dueMs;
+  }
+
+  /** `cluster spread`: a new batch (tasks created, the root asked), or a repeat answered with progress. */
+  onRequest(
+    ctx: DispatchContext,
+    nowMs: number,
+    from: Endpoint,
+    request: AdminSpread,
+    finalOf: FinalLookup,
+  ): DispatcherOutput[] {
+    const known = this.#batches.get(request.requestId);
+    if (known !== undefined) return this.#answer(from, request, this.#result(known, finalOf));
+    if (!this.#limiter.allow("spread", nowMs))
+      return [{ kind: "packet_dropped", reason: "rate_limited", type: request.type }];
+    const refusal = this.#refusal(ctx, request);
+    if (refusal !== undefined) return this.#answer(from, request, this.#emptyResult(request, refusal));
+    this.#evictFinished();
+    const batch: Batch = {
+      batchId: request.requestId,
+      count: request.count,
+      createdMs: nowMs,
+      status: "spreading",
+      nextStartMs: nowMs,
+      end: undefined,
+      claimedBy: new Map(),
+      claimedCount: 0,
+      replacedCount: 0,
+    };
+    for (let i = 0; i < request.count; i += 1) {
+      ctx.table.add(
+        newTaskEntry({
+          taskId: spreadTaskId(request.requestId, i),
+          clientId: request.from,
+          client: from,
+          isSilent: true,
+          input: spreadTaskInput(request.requestId, i),
+          rounds: request.rounds,
+          priority: 0,
+          arrivedMs: nowMs,
+          deadlineMs: nowMs + ctx.config.queueTimeoutMs,
+          factor: ctx.replication.factor,
+          quorum: ctx.replication.quorum,
+        }),
+      );
+    }
+    this.#batches.set(batch.batchId, batch);
+    const outputs: DispatcherOutput[] = [{ kind: "spread_started", batchId: batch.batchId, count: batch.count }];
+    outputs.push(...this.#askRoot(ctx, nowMs, batch));
+    outputs.push(...this.#answer(from, request, this.#result(batch, finalOf)));
+    return outputs;
+  }
+
+  /** The root reports the wave's end: held tasks are placed by the dispatcher now. */
+  onEnd(ctx: DispatchContext, nowMs: number, from: Endpoint, end: SpreadEnd): DispatcherOutput[] {
+    const sender = ctx.registry.touch(nowMs, end.from, from);
+    if (sender === undefined || sender.overlayRole !== "root")
+      return [{ kind: "packet_dropped", reason: "unknown_calculator", type: end.type }];
+    const batch = this.#batches.get(end.batchId);
+    if (batch === undefined) return [{ kind: "packet_dropped", reason: "unknown_task", type: end.type }];
+    if (batch.status !== "spreading") return [];
+    batch.end = end;
+    return this.#finish(ctx, nowMs, batch, end.status);
+  }
+
+  /** A node acted and claims its share: assign it what is still held, to its current incarnation only. */
+  onClaim(ctx: DispatchContext, nowMs: number, from: Endpoint, claim: SpreadClaim): DispatcherOutput[] {
+    const node = ctx.registry.touch(nowMs, claim.from, from);
+    if (node === undefined || !node.isAlive || node.overlayRole === undefined)
+      return [{ kind: "packet_dropped", reason: "unknown_calculator", type: claim.type }];
+    if (node.boot !== claim.boot) return [{ kind: "packet_dropped", reason: "spread_stale_boot", type: claim.type }];
+    const batch = this.#batches.get(claim.batchId);
+    if (batch === undefined || claim.first + claim.count > batch.count)
+      return [{ kind: "packet_dropped", reason: "unknown_task", type: claim.type }];
+    const outputs: DispatcherOutput[] = [];
+    let assignedCount = 0;
+    for (let i = claim.first; i < claim.first + claim.count; i += 1) {
+      const task = ctx.table.get(spreadTaskId(batch.batchId, i));
+      if (task === undefined) continue;
+      if (task.copies.get(node.id)?.state === "live")
+        assignedCount += 1; // a repeated claim
+      else if (batch.status === "spreading" && isHeld(ctx, task) && ctx.registry.freeSlots(node) > 0) {
+        const copy = ctx.table.startCopy(nowMs, task, node, "primary");
+        ctx.copiesStarted.primary += 1;
+        ctx.budget.onPrimary();
+        outputs.push({
+          kind: "copy_started",
+          taskId: task.taskId,
+          calculatorId: node.id,
+          copyKind: "primary",
+          attempt: copy.attempt,
+        });
+        sendAssign(ctx, task, copy, outputs);
+        reconcile(ctx, nowMs, task, "replica", outputs); // replicated tasks get their other copies now
+        assignedCount += 1;
+      }
+    }
+    const before = batch.claimedBy.get(node.id) ?? 0;
+    if (assignedCount > before) {
+      batch.claimedCount += assignedCount - before;
+      batch.claimedBy.set(node.id, assignedCount);
+    }
+    const answer: Packet = {
+      v: PROTOCOL_VERSION,
+      type: "spread.claimed",
+      from: this.#nodeId,
+      batchId: batch.batchId,
+      first: claim.first,
+      assignedCount,
+    };
+    outputs.push({ kind: "send", to: from, packet: answer });
+    return outputs;
+  }
+
+  /** Asks the root again while a wave runs; places held tasks of a batch whose root never answered. */
+  onTick(ctx: DispatchContext, nowMs: number): DispatcherOutput[] {
+    const outputs: DispatcherOutput[] = [];
+    for (const batch of this.#batches.values()) {
+      if (batch.status !== "spreading") continue;
+      if (nowMs >= batch.createdMs + SPREAD_END_WAIT_MS) outputs.push(...this.#finish(ctx, nowMs, batch, "timed_out"));
+      else if (nowMs >= batch.nextStartMs) outputs.push(...this.#askRoot(ctx, nowMs, batch));
+    }
+    return outputs;
+  }
+
+  #refusal(ctx: DispatchContext, request: AdminSpread): AdminSpreadResult["status"] | undefined {
+    const hasRoot = [...ctx.registry.values()].some((entry) => entry.isAlive && entry.overlayRole === "root");
+    if (!hasRoot) return "no_overlay";
+    const isFull = [...this.#batches.values()].every((b) => b.status === "spreading");
+    if (ctx.table.size + request.count > ctx.config.tasksMax) return "overloaded";
+    if (this.#batches.size >= SPREAD_BATCHES_MAX && isFull) return "overloaded";
+    // Ids are derived from the batch id: one already known (a reused prefix) would clash.
+    for (let i = 0; i < request.count; i += 1)
+      if (ctx.table.get(spreadTaskId(request.requestId, i)) !== undefined) return "overloaded";
+    return undefined;
+  }
+
+  #evictFinished(): void {
+    if (this.#batches.size < SPREAD_BATCHES_MAX) return;
+    for (const [batchId, batch] of this.#batches) {
+      if (batch.status !== "spreading") {
+        this.#batches.delete(batchId);
+        return;
+      }
+    }
+  }
+
+  #askRoot(ctx: DispatchContext, nowMs: number, batch: Batch): DispatcherOutput[] {
+    batch.nextStartMs = nowMs + SPREAD_START_RESEND_MS;
+    const root = [...ctx.registry.values()].find((entry) => entry.isAlive && entry.overlayRole === "root");
+    if (root === undefined) return [];
+    const packet: Packet = {
+      v: PROTOCOL_VERSION,
+      type: "spread.start",
+      from: this.#nodeId,
+      batchId: batch.batchId,
+      count: batch.count,
+    };
+    return [{ kind: "send", to: root.endpoint, packet }];
+  }
+
+  /** The wave is over: every task nobody claimed is placed like a submitted one. */
+  #finish(ctx: DispatchContext, nowMs: number, batch: Batch, status: "done" | "timed_out"): DispatcherOutput[] {
+    assert(batch.status === "spreading", "a batch finishes once");
+    batch.status = status;
+    const outputs: DispatcherOutput[] = [];
+    for (let i = 0; i < batch.count; i += 1) {
+      const task = ctx.table.get(spreadTaskId(batch.batchId, i));
+      if (task === undefined || !isHeld(ctx, task)) continue;
+      batch.replacedCount += 1;
+      reconcile(ctx, nowMs, task, "primary", outputs);
+    }
+    outputs.push({
+      kind: "spread_ended",
+      batchId: batch.batchId,
+      status,
+      claimedCount: batch.claimedCount,
+      replacedCount: batch.replacedCount,
+      waveMessages: batch.end?.waveMessages ?? 0,
+    });
+    return outputs;
+  }
+
+  #result(batch: Batch, finalOf: FinalLookup): AdminSpreadResult {
+    let succeededCount = 0;
+    let failedCount = 0;
+    for (let i = 0; i < batch.count; i += 1) {
+      const final = finalOf(spreadTaskId(batch.batchId, i));
+      if (final === "succeeded") succeededCount += 1;
+      else if (final === "failed") failedCount += 1;
+    }
+    const end = batch.end;
+    return {
+      v: PROTOCOL_VERSION,
+      type: "admin.spread.result",
+      from: this.#nodeId,
+      requestId: batch.batchId,
+      status: batch.status,
+      count: batch.count,
+      waveId: end?.waveId ?? 0,
+      nodeCount: end?.nodeCount ?? 0,
+      actedCount: end?.actedCount ?? 0,
+      waveMessages: end?.waveMessages ?? 0,
+      claimedCount: batch.claimedCount,
+      replacedCount: batch.replacedCount,
+      succeededCount,
+      failedCount,
+      shares: (end?.shares ?? [])
+        .slice(0, SPREAD_SHARES_MAX)
+        .map(({ id, share }) => ({ id, share, claimed: batch.claimedBy.get(id) ?? 0 })),
+    };
+  }
+
+  #emptyResult(request: AdminSpread, status: AdminSpreadResult["status"]): AdminSpreadResult {
+    return {
+      v: PROTOCOL_VERSION,
+      type: "admin.spread.result",
+      from: this.#nodeId,
+      requestId: request.requestId,
+      status,
+      count: request.count,
+      waveId: 0,
+      nodeCount: 0,
+      actedCount: 0,
+      waveMessages: 0,
+      claimedCount: 0,
+      replacedCount: 0,
+      succeededCount: 0,
+      failedCount: 0,
+      shares: [],
+    };
+  }
+
+  /** No amplification (SPEC 10): the answer is never larger than the request it answers. */
+  #answer(to: Endpoint, request: AdminSpread, result: AdminSpreadResult): DispatcherOutput[] {
+    if (JSON.stringify(result).length > JSON.stringify(request).length)
+      return [{ kind: "packet_dropped", reason: "amplification", type: request.type }];
+    return [{ kind: "send", to, packet: result }];
+  }
+}
+
+/** A spread task waiting for a claim: in the table, never placed, not in the placement queue. */
+function isHeld(ctx: DispatchContext, task: TaskEntry): boolean {
+  return task.attempts === 0 && !ctx.table.queue.has(task.taskId);
+}

@@ -1,0 +1,324 @@
+/**
+ * Finn spread in the daemons, for one overlay node (SPEC.md section 7, docs/OVERLAY.md): the root
+ * runs one Finn wave per batch the dispatcher asks for (`spread.start`); every node acts exactly once,
+ * when it has heard the wave from all its parents (finn.ts decides), and acting means claiming its
+ * share, the index range spread-shares.ts computes from the topology, from the dispatcher
+ * (`spread.claim`). The dispatcher alone assigns tasks: a node never runs what it claimed until the
+ * assign arrives, and a claim for tasks placed elsewhere gets none. A node reports completion to its
+ * primary parent only after its claim was answered, so the root's `spread.end` (done) means every
+ * claim reached the dispatcher; a wave that does not complete in waveTimeoutMs ends as timed_out and
+ * the dispatcher places the unclaimed tasks itself. Shell-side like agent.ts: time comes in as nowMs,
+ * effects go out through SpreadPorts; no timers and no sockets of its own.
+ */
+import type { Logger } from "pino";
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import type { WaveFinn, WaveFinnDone } from "../protocol/overlay-packets.js";
+import type { Packet } from "../protocol/packet.js";
+import { SPREAD_SHARES_MAX, type SpreadClaimed, type SpreadEnd, type SpreadStart } from "../protocol/spread-packets.js";
+import type { Endpoint } from "../transport/transport.js";
+import { FinnNode, type FinnOutput } from "./finn.js";
+import type { PacketDraft } from "./link.js";
+import { spreadShares } from "./spread-shares.js";
+import type { Topology } from "./tree.js";
+
+/** Spread waves a node keeps state for at once; older ones are forgotten (their stragglers dropped). */
+export const SPREAD_WAVES_MAX = 8;
+/** A claim is resent this often until the dispatcher answers (ms). */
+export const CLAIM_RESEND_MS = 500;
+/** Batches the root remembers (with their end, to answer the dispatcher's repeats); the oldest go first. */
+const ROOT_BATCHES_MAX = 64;
+
+/** What a spread node needs from its agent. */
+export interface SpreadPorts {
+  readonly log: Logger;
+  /** Reliable send to overlay node `to`. */
+  sendOverlay(nowMs: number, to: string, draft: PacketDraft): void;
+  /** One datagram to an address (the dispatcher). */
+  sendTo(to: Endpoint, packet: Packet): void;
+  /** Counts (and logs) a dropped packet. */
+  drop(reason: string): void;
+}
+
+/** Settings of a spread node. */
+export interface SpreadNodeConfig {
+  readonly nodeId: string;
+  readonly topology: Topology;
+  /** This node's incarnation (its heartbeat boot), stamped on claims. */
+  readonly boot: number;
+  /** The root ends a wave as timed out this long after it started (ms). */
+  readonly waveTimeoutMs: number;
+  /** Where claims go. */
+  readonly dispatcher: Endpoint;
+}
+
+/** A claim of this node in one wave. */
+interface Claim {
+  readonly first: number;
+  readonly count: number;
+  readonly sinceMs: number;
+  nextSendMs: number;
+  isAnswered: boolean;
+}
+
+/** This node's part of one wave. */
+interface WaveState {
+  readonly batchId: string;
+  /** Tasks in the batch (every wave.finn carries it). */
+  readonly count: number;
+  claim: Claim | undefined;
+  /** Completion held back until the claim is answered. */
+  held: FinnOutput | undefined;
+  /** Finn messages this node sent in the wave, plus those its primary children reported. */
+  sentCount: number;
+  /** Nodes known to have acted (root: from done reports). */
+  actedCount: number;
+}
+
+/** The root's view of one batch. */
+interface RootBatch {
+  readonly waveId: number;
+  readonly count: number;
+  readonly startedMs: number;
+  readonly replyTo: Endpoint;
+  end: SpreadEnd | undefined;
+}
+
+/** One node's Finn spread. */
+export class SpreadNode {
+  readonly #config: SpreadNodeConfig;
+  readonly #ports: SpreadPorts;
+  readonly #finn: FinnNode;
+  readonly #index: number;
+  readonly #isRoot: boolean;
+  /** BOUNDED: SPREAD_WAVES_MAX, oldest evicted first (insertion = wave order). */
+  readonly #waves = new Map<number, WaveState>();
+  /** Root only. BOUNDED: ROOT_BATCHES_MAX, oldest evicted first (insertion order). */
+  readonly #batches = new Map<string, RootBatch>();
+  #lastWaveId: number;
+
+  constructor(config: SpreadNodeConfig, ports: SpreadPorts) {
+    const { topology, nodeId } = config;
+    this.#config = config;
+    this.#ports = ports;
+    this.#index = topology.mustIndexOf(nodeId);
+    this.#isRoot = this.#index === topology.root;
+    const ids = (indexes: readonly number[] | undefined): string[] =>
+      (indexes ?? []).map((i) => topology.ids[i] as string);
+    this.#finn = new FinnNode({
+      id: nodeId,
+      slots: topology.slots[this.#index] as number,
+      parents: ids(topology.parents[this.#index]),
+      children: ids(topology.children[this.#index]),
+      primaryChildren: ids(topology.treeChildren[this.#index]),
+      wavesMax: SPREAD_WAVES_MAX,
+    });
+    this.#lastWaveId = Math.max(0, config.boot);
+  }
+
+  /** Root: the dispatcher asks for a wave (a repeat gets the same end once there is one). */
+  onStart(nowMs: number, from: Endpoint, start: SpreadStart): void {
+    if (!this.#isRoot) {
+      this.#ports.drop("spread_not_the_root");
+      return;
+    }
+    const known = this.#batches.get(start.batchId);
+    if (known !== undefined) {
+      if (known.end !== undefined) this.#ports.sendTo(from, known.end);
+      return;
+    }
+    this.#lastWaveId += 1;
+    const waveId = this.#lastWaveId;
+    if (this.#batches.size >= ROOT_BATCHES_MAX) {
+      const oldest = this.#batches.keys().next();
+      if (!oldest.done) this.#batches.delete(oldest.value);
+    }
+    this.#batches.set(start.batchId, { waveId, count: start.count, startedMs: nowMs, replyTo: from, end: undefined });
+    this.#ports.log.info({ batchId: start.batchId, waveId, count: start.count }, "spread wave started");
+    const wave = this.#newWave(waveId, start.batchId, start.count);
+    this.#perform(nowMs, waveId, wave, this.#finn.start(waveId, this.#batchOf(start.count)));
+  }
+
+  /** A parent forwarded the wave. */
+  onFinn(nowMs: number, packet: WaveFinn): void {
+    if (packet.batchId === undefined) {
+      this.#ports.drop("finn_without_batch");
+      return;
+    }
+    const wave = this.#waves.get(packet.waveId) ?? this.#newWave(packet.waveId, packet.batchId, packet.itemsTotal);
+    const batch = { itemsTotal: packet.itemsTotal, slotsTotal: packet.slotsTotal };
+    this.#perform(nowMs, packet.waveId, wave, this.#finn.onFinn(packet.from, packet.waveId, batch));
+  }
+
+  /** A primary child's subtree acted. */
+  onDone(nowMs: number, packet: WaveFinnDone): void {
+    const wave = this.#waves.get(packet.waveId);
+    if (wave === undefined) {
+      this.#ports.drop("finn_unknown_wave");
+      return;
+    }
+    const outputs = this.#finn.onDone(packet.from, packet.waveId, packet.actedCount, packet.takenCount);
+    if (!outputs.some((o) => o.kind === "wave_ignored")) {
+      wave.sentCount += packet.sentCount ?? 0;
+      wave.actedCount += packet.actedCount;
+    }
+    this.#perform(nowMs, packet.waveId, wave, outputs);
+  }
+
+  /** The dispatcher answered a claim. */
+  onClaimed(nowMs: number, packet: SpreadClaimed): void {
+    for (const [waveId, wave] of this.#waves) {
+      const claim = wave.claim;
+      if (wave.batchId !== packet.batchId || claim === undefined || claim.first !== packet.first) continue;
+      if (claim.isAnswered) return;
+      claim.isAnswered = true;
+      this.#ports.log.info(
+        { batchId: wave.batchId, waveId, first: claim.first, share: claim.count, assigned: packet.assignedCount },
+        "spread share claimed",
+      );
+      this.#release(nowMs, waveId, wave);
+      return;
+    }
+    this.#ports.drop("spread_unknown_claim");
+  }
+
+  /** Resends unanswered claims; the root ends overdue waves. */
+  onTick(nowMs: number): void {
+    for (const [waveId, wave] of this.#waves) {
+      const claim = wave.claim;
+      if (claim === undefined || claim.isAnswered) continue;
+      if (nowMs - claim.sinceMs > this.#config.waveTimeoutMs) {
+        // The dispatcher does not answer: report anyway; it places what nobody claimed.
+        claim.isAnswered = true;
+        this.#ports.log.warn({ batchId: wave.batchId, waveId }, "spread claim unanswered: reported without it");
+        this.#release(nowMs, waveId, wave);
+      } else if (claim.nextSendMs <= nowMs) {
+        claim.nextSendMs = nowMs + CLAIM_RESEND_MS;
+        this.#sendClaim(wave.batchId, claim);
+      }
+    }
+    if (!this.#isRoot) return;
+    for (const [batchId, batch] of this.#batches) {
+      if (batch.end === undefined && nowMs - batch.startedMs > this.#config.waveTimeoutMs)
+        this.#end(batchId, batch, "timed_out");
+    }
+  }
+
+  #batchOf(count: number): { itemsTotal: number; slotsTotal: number } {
+    return { itemsTotal: count, slotsTotal: this.#config.topology.slots.reduce((sum, s) => sum + s, 0) };
+  }
+
+  #newWave(waveId: number, batchId: string, count: number): WaveState {
+    if (this.#waves.size >= SPREAD_WAVES_MAX) {
+      const oldest = this.#waves.keys().next();
+      if (!oldest.done) this.#waves.delete(oldest.value);
+    }
+    const wave: WaveState = { batchId, count, claim: undefined, held: undefined, sentCount: 0, actedCount: 0 };
+    this.#waves.set(waveId, wave);
+    return wave;
+  }
+
+  #perform(nowMs: number, waveId: number, wave: WaveState, outputs: readonly FinnOutput[]): void {
+    for (const output of outputs) {
+      switch (output.kind) {
+        case "act":
+          this.#act(nowMs, waveId, wave);
+          break;
+        case "send_finn":
+          wave.sentCount += 1;
+          this.#ports.sendOverlay(nowMs, output.to, {
+            type: "wave.finn",
+            waveId,
+            itemsTotal: output.batch.itemsTotal,
+            slotsTotal: output.batch.slotsTotal,
+            batchId: wave.batchId,
+          });
+          break;
+        case "send_done":
+        case "wave_completed":
+          if (wave.claim !== undefined && !wave.claim.isAnswered) wave.held = output;
+          else this.#complete(nowMs, waveId, wave, output);
+          break;
+        case "wave_ignored":
+          this.#ports.drop(`finn_${output.reason}`);
+          break;
+      }
+    }
+  }
+
+  /** Acting: claim this node's share (finn.ts's floor share is not used; spread-shares.ts sums to the batch). */
+  #act(nowMs: number, waveId: number, wave: WaveState): void {
+    wave.actedCount += 1;
+    const shares = spreadShares(this.#config.topology.slots, wave.count);
+    let first = 0;
+    for (let i = 0; i < this.#index; i += 1) first += shares[i] as number;
+    const count = shares[this.#index] as number;
+    this.#ports.log.info({ batchId: wave.batchId, waveId, first, share: count }, "spread wave: acted");
+    if (count === 0) return;
+    wave.claim = { first, count, sinceMs: nowMs, nextSendMs: nowMs + CLAIM_RESEND_MS, isAnswered: false };
+    this.#sendClaim(wave.batchId, wave.claim);
+  }
+
+  #sendClaim(batchId: string, claim: Claim): void {
+    this.#ports.sendTo(this.#config.dispatcher, {
+      v: PROTOCOL_VERSION,
+      type: "spread.claim",
+      from: this.#config.nodeId,
+      boot: this.#config.boot,
+      batchId,
+      first: claim.first,
+      count: claim.count,
+    });
+  }
+
+  #release(nowMs: number, waveId: number, wave: WaveState): void {
+    const held = wave.held;
+    wave.held = undefined;
+    if (held !== undefined) this.#complete(nowMs, waveId, wave, held);
+  }
+
+  #complete(nowMs: number, waveId: number, wave: WaveState, output: FinnOutput): void {
+    if (output.kind === "send_done") {
+      wave.sentCount += 1;
+      this.#ports.sendOverlay(nowMs, output.to, {
+        type: "wave.finn.done",
+        waveId,
+        actedCount: output.actedCount,
+        takenCount: output.takenCount,
+        sentCount: wave.sentCount,
+      });
+      return;
+    }
+    if (output.kind !== "wave_completed") return;
+    for (const [batchId, batch] of this.#batches) {
+      if (batch.waveId === waveId && batch.end === undefined) this.#end(batchId, batch, "done");
+    }
+  }
+
+  /** Root: the wave of `batch` ended; tell the dispatcher (its repeats of spread.start get this again). */
+  #end(batchId: string, batch: RootBatch, status: SpreadEnd["status"]): void {
+    const { topology } = this.#config;
+    const wave = this.#waves.get(batch.waveId);
+    const shares = spreadShares(topology.slots, batch.count);
+    batch.end = {
+      v: PROTOCOL_VERSION,
+      type: "spread.end",
+      from: this.#config.nodeId,
+      batchId,
+      status,
+      waveId: batch.waveId,
+      nodeCount: topology.size,
+      actedCount: wave?.actedCount ?? 0,
+      waveMessages: wave?.sentCount ?? 0,
+      shares: topology.ids.slice(0, SPREAD_SHARES_MAX).map((id, i) => ({ id, share: shares[i] as number })),
+    };
+    const fields = {
+      batchId,
+      waveId: batch.waveId,
+      actedCount: batch.end.actedCount,
+      waveMessages: batch.end.waveMessages,
+    };
+    if (status === "done") this.#ports.log.info(fields, "spread wave done");
+    else this.#ports.log.warn({ ...fields, nodeCount: topology.size }, "spread wave timed out");
+    this.#ports.sendTo(batch.replyTo, batch.end);
+  }
+}
