@@ -23,6 +23,7 @@ import { assert } from "../runtime/assert.js";
 import { SourceLimiter } from "../security/source-limiter.js";
 import type { Endpoint } from "../transport/transport.js";
 import { type DispatchContext, reconcile, sendAssign } from "./placement.js";
+import type { CalculatorEntry } from "./registry.js";
 import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -48,6 +49,8 @@ interface Batch {
   end: SpreadEnd | undefined;
   /** Tasks assigned by claims, per node. BOUNDED: calculatorsMax nodes. */
   readonly claimedBy: Map<string, number>;
+  /** The node each task index was assigned to by its claim. BOUNDED: count entries. */
+  readonly claimants: (string | undefined)[];
   claimedCount: number;
   /** Held tasks placed by the dispatcher when the wave ended. */
   replacedCount: number;
@@ -98,6 +101,7 @@ export class SpreadBatches {
       nextStartMs: nowMs,
       end: undefined,
       claimedBy: new Map(),
+      claimants: new Array<string | undefined>(request.count).fill(undefined),
       claimedCount: 0,
       replacedCount: 0,
     };
@@ -149,30 +153,18 @@ export class SpreadBatches {
     const outputs: DispatcherOutput[] = [];
     let assignedCount = 0;
     for (let i = claim.first; i < claim.first + claim.count; i += 1) {
-      const task = ctx.table.get(spreadTaskId(batch.batchId, i));
-      if (task === undefined) continue;
-      if (task.copies.get(node.id)?.state === "live")
-        assignedCount += 1; // a repeated claim
-      else if (batch.status === "spreading" && isHeld(ctx, task) && ctx.registry.freeSlots(node) > 0) {
-        const copy = ctx.table.startCopy(nowMs, task, node, "primary");
-        ctx.copiesStarted.primary += 1;
-        ctx.budget.onPrimary();
-        outputs.push({
-          kind: "copy_started",
-          taskId: task.taskId,
-          calculatorId: node.id,
-          copyKind: "primary",
-          attempt: copy.attempt,
-        });
-        sendAssign(ctx, task, copy, outputs);
-        reconcile(ctx, nowMs, task, "replica", outputs); // replicated tasks get their other copies now
-        assignedCount += 1;
+      if (batch.claimants[i] === node.id) {
+        assignedCount += 1; // a repeated claim: already assigned here
+        continue;
       }
-    }
-    const before = batch.claimedBy.get(node.id) ?? 0;
-    if (assignedCount > before) {
-      batch.claimedCount += assignedCount - before;
-      batch.claimedBy.set(node.id, assignedCount);
+      const task = ctx.table.get(spreadTaskId(batch.batchId, i));
+      if (task === undefined || batch.status !== "spreading" || !isHeld(ctx, task)) continue;
+      if (ctx.registry.freeSlots(node) === 0) continue; // left held: placed by the dispatcher at the end
+      assignHeld(ctx, nowMs, task, node, outputs);
+      batch.claimants[i] = node.id;
+      batch.claimedCount += 1;
+      batch.claimedBy.set(node.id, (batch.claimedBy.get(node.id) ?? 0) + 1);
+      assignedCount += 1;
     }
     const answer: Packet = {
       v: PROTOCOL_VERSION,
@@ -311,6 +303,28 @@ export class SpreadBatches {
       return [{ kind: "packet_dropped", reason: "amplification", type: request.type }];
     return [{ kind: "send", to, packet: result }];
   }
+}
+
+/** Starts the primary copy of a held task on the node that claimed it (replicated tasks get the rest too). */
+function assignHeld(
+  ctx: DispatchContext,
+  nowMs: number,
+  task: TaskEntry,
+  node: CalculatorEntry,
+  outputs: DispatcherOutput[],
+): void {
+  const copy = ctx.table.startCopy(nowMs, task, node, "primary");
+  ctx.copiesStarted.primary += 1;
+  ctx.budget.onPrimary();
+  outputs.push({
+    kind: "copy_started",
+    taskId: task.taskId,
+    calculatorId: node.id,
+    copyKind: "primary",
+    attempt: copy.attempt,
+  });
+  sendAssign(ctx, task, copy, outputs);
+  reconcile(ctx, nowMs, task, "replica", outputs);
 }
 
 /** A spread task waiting for a claim: in the table, never placed, not in the placement queue. */
