@@ -11,10 +11,12 @@ import { Command } from "commander";
 
 import { runLocalCluster } from "../cluster/local-cluster.js";
 import { runOverlayCluster } from "../cluster/overlay-cluster.js";
+import { runOverlaySpread } from "../cluster/spread-run.js";
 import { ConfigError } from "../config/load.js";
 import { formatTopology, generateTopology } from "../overlay/generate.js";
 import { PARENTS_MAX } from "../overlay/tree.js";
 import { OVERLAY_NODES_MAX } from "../protocol/overlay-packets.js";
+import { SPREAD_TASKS_MAX } from "../protocol/spread-packets.js";
 import { type CommonFlags, parseNumberFlag, parseRangeFlag, runMain, withCommonOptions } from "./common.js";
 
 interface ClusterFlags extends CommonFlags {
@@ -38,6 +40,8 @@ interface ClusterFlags extends CommonFlags {
   slotsMax: string;
   parentsMax: string;
   out?: string;
+  spread?: string;
+  statsJson?: string;
 }
 
 /** --generate tree|dag: writes a random topology (stdout or --out) and starts nothing. */
@@ -88,7 +92,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option("--fanout-max <n>", "--generate: children per node at most", "3")
       .option("--slots-max <n>", "--generate: slots per node drawn in 1..n", "4")
       .option("--parents-max <n>", "--generate dag: parents per node at most", "3")
-      .option("--out <file>", "--generate: write here instead of stdout");
+      .option("--out <file>", "--generate: write here instead of stdout")
+      .option("--spread <n>", "overlay: spread N tasks with one Finn wave instead of running a client, then exit")
+      .option("--stats-json <file>", "--spread: also write the statistics of the N tasks here");
     program.parse([...argv], { from: "user" });
     const flags = program.opts<ClusterFlags>();
     if (flags.generate !== undefined) return generate(flags);
@@ -113,6 +119,20 @@ export async function main(argv: readonly string[]): Promise<void> {
     options.say(
       "auth is off (all on 127.0.0.1): to authenticate datagrams, give each daemon --key-file FILE (docs/SECURITY.md)",
     );
+    if (flags.spread !== undefined || flags.statsJson !== undefined) {
+      if (flags.overlay === undefined || flags.spread === undefined)
+        throw new ConfigError(
+          "Flags --spread N and --stats-json FILE need --overlay FILE (and --stats-json needs --spread).",
+        );
+      process.exitCode = await runOverlaySpread({
+        ...options,
+        topologyPath: flags.overlay,
+        queueMax: parseNumberFlag(flags.queueMax, "--queue-max", 1, 1_000),
+        spreadCount: parseNumberFlag(flags.spread, "--spread", 1, SPREAD_TASKS_MAX),
+        statsJsonPath: flags.statsJson === undefined ? undefined : resolve(flags.statsJson),
+      });
+      return;
+    }
     const code =
       flags.overlay === undefined
         ? await runLocalCluster(options)

@@ -57,7 +57,7 @@ export function formatSpread(result: AdminSpreadResult, isWaiting: boolean): str
   if (result.status === "overloaded") return `refused: the dispatcher cannot take ${result.count} more tasks now`;
   const lines = [
     `spread batch ${result.requestId}: ${result.count} tasks`,
-    `  wave ${result.waveId}        ${result.status === "done" ? "done" : "timed out (some nodes did not act in time)"}`,
+    `  wave            ${result.waveId}: ${result.status === "done" ? "done" : "timed out (some nodes did not act in time)"}`,
     `  nodes acted     ${result.actedCount}/${result.nodeCount}`,
     `  wave messages   ${result.waveMessages}`,
     `  claimed         ${result.claimedCount}`,

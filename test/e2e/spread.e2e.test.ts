@@ -10,6 +10,7 @@
  * Method: real processes on 127.0.0.1 (ports picked free), `cluster spread --json --wait` run to the
  * end, the nodes' debug logs read back for `task finished` lines, every process stopped by PID.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +79,28 @@ describe("Finn spread over real overlay processes", () => {
     },
     90_000,
   );
+
+  it("run-cluster --overlay FILE --spread N starts the overlay, spreads, prints the shares and writes the statistics", async () => {
+    const dir = tempDir();
+    const stats = join(dir, "stats.json");
+    const args = ["--overlay", join(CONFIG, "dag-6.json"), "--spread", "12", "--compute-ms", "50,100"];
+    const { code, stdout, stderr } = await runToEnd(
+      "run-cluster",
+      [...args, "--stats-json", stats, "--run-dir", dir],
+      90_000,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/nodes acted {5}6\/6/);
+    expect(stderr).toMatch(/wave messages {3}13/);
+    expect(stdout).toMatch(/succeeded +12/);
+    expect(JSON.parse(readFileSync(stats, "utf8"))).toMatchObject({
+      sent: 12,
+      succeeded: 12,
+      failed: 0,
+      wrong: 0,
+      unanswered: 0,
+    });
+  }, 100_000);
 
   it("a node dead before the wave and a node killed while running its share: nothing lost, nothing twice", async () => {
     const dir = tempDir();
