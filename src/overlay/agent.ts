@@ -194,10 +194,13 @@ export class OverlayAgent {
     if (shouldStart) this.#startRound(nowMs);
   }
 
-  /** Spread packets come from the dispatcher only (a peer cannot start waves or answer claims). */
+  /**
+   * Spread packets come from the dispatcher only: the calculator's socket takes datagrams from its
+   * dispatcher and its peers alone (by resolved address, so a dispatcher given by name works), and a
+   * peer cannot start waves or answer claims.
+   */
   #onSpreadPacket(nowMs: number, from: Endpoint, packet: SpreadPacket): void {
-    const dispatcher = this.#deps.dispatcher;
-    if (this.#spread === undefined || dispatcher === undefined || endpointKey(from) !== endpointKey(dispatcher)) {
+    if (this.#spread === undefined || this.#idByEndpoint.has(endpointKey(from))) {
       this.#drop("spread_not_from_dispatcher");
       return;
     }

@@ -14,7 +14,13 @@ import type { Logger } from "pino";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { WaveFinn, WaveFinnDone } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
-import { SPREAD_SHARES_MAX, type SpreadClaimed, type SpreadEnd, type SpreadStart } from "../protocol/spread-packets.js";
+import {
+  SPREAD_SHARES_MAX,
+  SPREAD_TASKS_MAX,
+  type SpreadClaimed,
+  type SpreadEnd,
+  type SpreadStart,
+} from "../protocol/spread-packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { FinnNode, type FinnOutput } from "./finn.js";
 import type { PacketDraft } from "./link.js";
@@ -140,8 +146,8 @@ export class SpreadNode {
 
   /** A parent forwarded the wave. */
   onFinn(nowMs: number, packet: WaveFinn): void {
-    if (packet.batchId === undefined) {
-      this.#ports.drop("finn_without_batch");
+    if (packet.batchId === undefined || packet.itemsTotal > SPREAD_TASKS_MAX) {
+      this.#ports.drop("finn_without_batch"); // or a batch no dispatcher makes: nothing to claim
       return;
     }
     const wave = this.#waves.get(packet.waveId) ?? this.#newWave(packet.waveId, packet.batchId, packet.itemsTotal);

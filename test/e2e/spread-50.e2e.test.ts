@@ -15,7 +15,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { formatTopology, generateTopology } from "../../src/overlay/generate.js";
 import { spreadShares } from "../../src/overlay/spread-shares.js";
-import { requireBuild, stopAll, tempDir, waitForMsg } from "./harness.js";
+import { requireBuild, runToEnd, stopAll, tempDir, waitForMsg } from "./harness.js";
 import { finishedByNode, runSpread, runsPerTask, startSpreadCluster } from "./spread-harness.js";
 
 const NODES = 50;
@@ -75,6 +75,12 @@ describe("Finn spread over a 50-node tree of real processes", () => {
       replacedCount: 0,
       succeededCount: 500,
     });
+    // Anchor for docs/BENCHMARKS.md: an echo wave over the same tree and processes (nothing queued, so the
+    // round is the wave alone; its 2(N - 1) messages match the Finn wave's on a tree).
+    const echoRound = waitForMsg(root, "rebalance round", 30_000);
+    const rebalance = await runToEnd("cluster", ["rebalance", "--dispatcher", `127.0.0.1:${port}`, "--json"], 40_000);
+    expect(rebalance.code, rebalance.stderr).toBe(0);
+    const echoMs = Number((await echoRound)["durationMs"]);
     const batch2 = round2.output.requestId;
     const waveMs =
       (waveTimes.get(`${batch2} spread wave done`) ?? NaN) - (waveTimes.get(`${batch2} spread wave started`) ?? NaN);
@@ -82,7 +88,7 @@ describe("Finn spread over a 50-node tree of real processes", () => {
     console.log(
       `50-node tree: round 1 ${round1.output.status} (${round1.output.actedCount}/${NODES} acted, ` +
         `${round1.output.claimedCount} claimed, ${round1.output.replacedCount} re-placed); ` +
-        `round 2 wave ${waveMs} ms, ${round2.output.waveMessages} messages`,
+        `round 2 wave ${waveMs} ms, ${round2.output.waveMessages} messages; echo wave (anchor) ${echoMs} ms`,
     );
 
     await stopAll();

@@ -134,4 +134,89 @@ describe("Finn spread nodes", () => {
     const end = run.ends[0] as Extract<Packet, { type: "spread.end" }>;
     expect(end.actedCount).toBeLessThan(topology.size);
   });
+
+  it("never throws on arbitrary remote input (strangers, repeats, stale waves, huge batches, bogus claims)", () => {
+    const topology = topologyOf("dag", 6, 3);
+    const ids = [...topology.ids, "stranger"];
+    const node = fc.constantFrom(...ids);
+    const call = fc.oneof(
+      fc.record({
+        kind: fc.constant("finn"),
+        from: node,
+        waveId: fc.nat(5),
+        items: fc.oneof(fc.nat(20_000), fc.constant(Number.MAX_SAFE_INTEGER)),
+        to: node,
+      }),
+      fc.record({
+        kind: fc.constant("done"),
+        from: node,
+        waveId: fc.nat(5),
+        acted: fc.integer({ min: 1, max: 9 }),
+        to: node,
+      }),
+      fc.record({ kind: fc.constant("claimed"), first: fc.nat(60), to: node }),
+      fc.record({ kind: fc.constant("start"), count: fc.integer({ min: 1, max: 10_000 }), to: node }),
+      fc.record({ kind: fc.constant("tick"), advanceMs: fc.nat(10_000), to: node }),
+    );
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 80 }), (calls) => {
+        const drops: string[] = [];
+        const nodes = new Map(
+          topology.ids.map((id) => [
+            id,
+            new SpreadNode(
+              { nodeId: id, topology, boot: 1, waveTimeoutMs: 5_000, dispatcher: DISPATCHER },
+              { log: silent, sendOverlay: () => undefined, sendTo: () => undefined, drop: (r) => drops.push(r) },
+            ),
+          ]),
+        );
+        let nowMs = 0;
+        for (const c of calls) {
+          const target = nodes.get(c.to);
+          if (target === undefined) continue;
+          const base = { v: 1 as const, seq: 0 };
+          if (c.kind === "finn")
+            target.onFinn(nowMs, {
+              ...base,
+              type: "wave.finn",
+              from: c.from,
+              waveId: c.waveId,
+              itemsTotal: c.items,
+              slotsTotal: 9,
+              batchId: BATCH,
+            });
+          else if (c.kind === "done")
+            target.onDone(nowMs, {
+              ...base,
+              type: "wave.finn.done",
+              from: c.from,
+              waveId: c.waveId,
+              actedCount: c.acted,
+              takenCount: 0,
+            });
+          else if (c.kind === "claimed")
+            target.onClaimed(nowMs, {
+              v: 1,
+              type: "spread.claimed",
+              from: "d",
+              batchId: BATCH,
+              first: c.first,
+              assignedCount: 1,
+            });
+          else if (c.kind === "start")
+            target.onStart(nowMs, DISPATCHER, {
+              v: 1,
+              type: "spread.start",
+              from: "d",
+              batchId: BATCH,
+              count: c.count,
+            });
+          else {
+            nowMs += c.advanceMs;
+            target.onTick(nowMs);
+          }
+        }
+      }),
+    );
+  });
 });
