@@ -10,7 +10,8 @@
  * `--only replication` (only the replication benchmarks of replication.ts; rewrites only their section),
  * `--only auth` / `--only stalls` (only authentication on vs off at window 64, or the lag-aware failure
  * detector's simulated figures; security-bench.ts), `--only journal` (only the dispatcher journal on vs
- * off at the largest window; journal-bench.ts).
+ * off at the largest window; journal-bench.ts),
+ * `--only spread` (only Finn spread on a 50-node tree, spread-bench.ts; rewrites only its section).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
@@ -31,6 +32,7 @@ import {
   verdicts,
 } from "./report.js";
 import { authSection, runOnlySecurity, stallSection } from "./security-bench.js";
+import { runOnlySpread } from "./spread-bench.js";
 import { type BenchSystem, type RunResult, startAnchor, startCluster } from "./systems.js";
 
 const WINDOWS_DEFAULT: readonly number[] = [1, 64];
@@ -112,7 +114,7 @@ interface Options {
 }
 
 /** Groups `--only` accepts. */
-const ONLY_NAMES = ["replication", "auth", "stalls", "journal"] as const;
+const ONLY_NAMES = ["replication", "auth", "stalls", "journal", "spread"] as const;
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = {
@@ -273,6 +275,7 @@ async function runBench(options: Options): Promise<void> {
         options.outPath,
         `${benchmarksMarkdown(machineFacts(), settings, comparisons, ANALYSIS)}\n${journalSection}\n${replicationSection}\n${security}`,
       );
+      await runOnlySpread(options.repetitions, options.outPath, true); // appends its own section
       console.log(`wrote ${options.outPath}`);
     }
   } finally {
@@ -286,7 +289,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   killAllOnExit();
   try {
     const options = parseArgs(argv);
-    if (options.only === "auth" || options.only === "stalls") await runOnlySecurity(options.only, options);
+    if (options.only === "spread") await runOnlySpread(options.repetitions, options.outPath, options.shouldWrite);
+    else if (options.only === "auth" || options.only === "stalls") await runOnlySecurity(options.only, options);
     else if (options.only === "journal")
       await runOnlyJournal({
         ...options,
