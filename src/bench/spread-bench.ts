@@ -183,6 +183,10 @@ after one unrecorded repetition (the first waves pay every process's JIT warm-up
 | echo wave messages | ${median(reps.map((r) => r.echoMessages))} | ${reps.map((r) => r.echoMessages).join(", ")} |
 | Finn wave ÷ echo wave | ${echo > 0 ? (finn / echo).toFixed(2) : "-"} | |
 
+The Finn wave costs the same messages but more time than the echo wave: every node reports done only after the
+dispatcher answered its claim (one more round trip per node, through one dispatcher that also sends that node's
+assigns in the same turn), so the dispatcher's turns, not the tree's depth, set most of the wave time.
+
 Faults are tested, not benchmarked: \`test/e2e/spread-50.e2e.test.ts\` kills 5 of the 50 nodes mid-wave, restarts them,
 and checks that no task is lost or run twice and that the next round gives every node exactly its share.
 `;
