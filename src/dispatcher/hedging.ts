@@ -1,9 +1,11 @@
 /**
- * Hedging's two pure parts (SPEC 9): a bounded sliding sample of recent copy latencies, whose quantile
- * says when a copy is slow enough to get a backup, and a token bucket shared by hedges and
+ * Hedging's pure parts (SPEC 9): a bounded sliding sample of recent copy latencies, whose quantile
+ * says when a copy is slow enough to get a backup, which calculators are slow outliers (their
+ * latencies would lift that quantile to their own), and a token bucket shared by hedges and
  * re-placements, refilled by primary copies (as gRPC's retry throttling is refilled by successes), so a
  * dying cluster is not flooded with extra copies. No time reads, no I/O.
  */
+import type { NodeId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 
 /** Copy latencies kept for the quantile: enough for a p99 to mean something, small to sort. */
@@ -13,33 +15,66 @@ export const LATENCY_SAMPLE_MIN = 20;
 /** The bucket holds at most budget × this many primaries' worth of tokens: the "sliding window". */
 export const BUDGET_WINDOW_PRIMARIES = 100;
 
-/** The last LATENCY_SAMPLE_MAX copy latencies (ms), in a ring. */
+/**
+ * A calculator whose latency estimate is at least this many times the cluster's typical one (the lower
+ * median of the alive calculators' estimates) is "slow": its latencies stay out of the hedge quantile,
+ * its copies are hedged after minDelayMs, and hedges avoid it.
+ */
+export const SLOW_LATENCY_FACTOR = 4;
+
+/**
+ * The slow calculators among `latenciesMs` (latency estimate by calculator): those at least
+ * SLOW_LATENCY_FACTOR × the lower median of all estimates. With one slow calculator of four the median
+ * is a fast one; with fewer than two estimates nothing is slow.
+ */
+export function slowOutliers(latenciesMs: ReadonlyMap<NodeId, number>): Set<NodeId> {
+  const slow = new Set<NodeId>();
+  if (latenciesMs.size < 2) return slow;
+  const sorted = [...latenciesMs.values()].sort((a, b) => a - b);
+  const typicalMs = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+  for (const [id, latencyMs] of latenciesMs) {
+    if (latencyMs > typicalMs && latencyMs >= SLOW_LATENCY_FACTOR * typicalMs) slow.add(id);
+  }
+  return slow;
+}
+
+/** The last LATENCY_SAMPLE_MAX copy latencies (ms) with the calculator each came from, in a ring. */
 export class LatencySample {
   /** BOUNDED: LATENCY_SAMPLE_MAX values, overwritten oldest first. */
   readonly #values = new Float64Array(LATENCY_SAMPLE_MAX);
+  /** BOUNDED: LATENCY_SAMPLE_MAX ids, alongside #values. */
+  readonly #ids: NodeId[] = [];
   #count = 0;
   #next = 0;
-  #sorted: Float64Array | undefined;
 
-  record(latencyMs: number): void {
+  record(latencyMs: number, calculatorId: NodeId): void {
     assert(Number.isFinite(latencyMs) && latencyMs >= 0, "latency must be a finite non-negative number");
     this.#values[this.#next] = latencyMs;
+    this.#ids[this.#next] = calculatorId;
     this.#next = (this.#next + 1) % LATENCY_SAMPLE_MAX;
     this.#count = Math.min(this.#count + 1, LATENCY_SAMPLE_MAX);
-    this.#sorted = undefined;
   }
 
   get size(): number {
     return this.#count;
   }
 
-  /** The `quantile` (0..1) of the sample (nearest rank), or undefined below LATENCY_SAMPLE_MIN values. */
-  quantileMs(quantile: number): number | undefined {
+  /**
+   * The `quantile` (0..1) of the sample (nearest rank), leaving out the latencies of `excluded`
+   * calculators while at least LATENCY_SAMPLE_MIN others remain (else all count); undefined below
+   * LATENCY_SAMPLE_MIN values. So one slow calculator cannot lift the threshold to its own latency.
+   */
+  quantileMs(quantile: number, excluded: ReadonlySet<NodeId> = new Set()): number | undefined {
     assert(quantile > 0 && quantile <= 1, "quantile must be in (0, 1]");
     if (this.#count < LATENCY_SAMPLE_MIN) return undefined;
-    this.#sorted ??= this.#values.slice(0, this.#count).sort();
-    const rank = Math.min(this.#count, Math.max(1, Math.ceil(quantile * this.#count)));
-    return this.#sorted[rank - 1];
+    let values = this.#values.slice(0, this.#count);
+    if (excluded.size > 0) {
+      const kept = values.filter((_, i) => !excluded.has(this.#ids[i] ?? ""));
+      if (kept.length >= LATENCY_SAMPLE_MIN) values = kept;
+    }
+    values.sort();
+    const rank = Math.min(values.length, Math.max(1, Math.ceil(quantile * values.length)));
+    return values[rank - 1];
   }
 }
 

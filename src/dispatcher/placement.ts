@@ -6,6 +6,7 @@
  * TrustBook, HedgeBudget). Sans-IO: time comes in as nowMs, effects go out as DispatcherOutput values.
  */
 
+import type { CalculatorView } from "../placement/placement.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
 import type { NodeId } from "../protocol/packets.js";
@@ -159,8 +160,9 @@ function eligibleCount(ctx: DispatchContext, task: TaskEntry): number {
 }
 
 /**
- * Starts one copy on the best free calculator that never had this task; a plain (q = 1) task falls
- * back to any free calculator without a live copy of it. False when none is free.
+ * Starts one copy on the best free calculator that never had this task (`choose` decides, the
+ * placement policy by default); a plain (q = 1) task falls back to any free calculator without a
+ * live copy of it. False when none is free.
  */
 export function placeOne(
   ctx: DispatchContext,
@@ -168,9 +170,9 @@ export function placeOne(
   task: TaskEntry,
   kind: CopyKind,
   outputs: DispatcherOutput[],
+  choose: (views: readonly CalculatorView[]) => NodeId | undefined = (views) => ctx.config.placement.pick(views),
 ): boolean {
-  const pick = (exclude: ReadonlySet<NodeId>): NodeId | undefined =>
-    ctx.config.placement.pick(ctx.registry.candidates(nowMs, exclude));
+  const pick = (exclude: ReadonlySet<NodeId>): NodeId | undefined => choose(ctx.registry.candidates(nowMs, exclude));
   let calculatorId = pick(ctx.table.excludedFor(task));
   if (calculatorId === undefined && !isReplicated(task) && kind !== "hedge") {
     calculatorId = pick(new Set([...ctx.table.liveCopies(task)].map((copy) => copy.calculatorId)));

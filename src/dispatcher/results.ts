@@ -54,7 +54,7 @@ export function onResult(
   if (copy.state === "live") ctx.table.endCopy(task, done.from, "voted");
   else copy.state = "voted";
   if (ctx.hedging?.enabled === true) {
-    ctx.latencies.record(nowMs - copy.startedMs);
+    ctx.latencies.record(nowMs - copy.startedMs, done.from);
     ctx.hedgeWakeMs = nowMs; // the quantile moved: rescan soon
   }
   const vote = task.votes.record(done.from, done.result);

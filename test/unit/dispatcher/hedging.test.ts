@@ -123,12 +123,12 @@ describe("HedgeBudget and LatencySample", () => {
 
   it("the quantile is the nearest-rank value of the last LATENCY_SAMPLE_MAX latencies", () => {
     const sample = new LatencySample();
-    for (let i = 1; i < LATENCY_SAMPLE_MIN; i += 1) sample.record(i);
+    for (let i = 1; i < LATENCY_SAMPLE_MIN; i += 1) sample.record(i, "calc-a");
     expect(sample.quantileMs(0.5)).toBeUndefined();
-    sample.record(LATENCY_SAMPLE_MIN);
+    sample.record(LATENCY_SAMPLE_MIN, "calc-a");
     expect(sample.quantileMs(0.5)).toBe(LATENCY_SAMPLE_MIN / 2);
     expect(sample.quantileMs(1)).toBe(LATENCY_SAMPLE_MIN);
-    for (let i = 0; i < LATENCY_SAMPLE_MAX; i += 1) sample.record(1_000);
+    for (let i = 0; i < LATENCY_SAMPLE_MAX; i += 1) sample.record(1_000, "calc-b");
     expect(sample.size).toBe(LATENCY_SAMPLE_MAX);
     expect(sample.quantileMs(0.01)).toBe(1_000);
   });
