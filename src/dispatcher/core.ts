@@ -304,6 +304,7 @@ export class DispatcherCore {
     const outputs: DispatcherOutput[] = [];
     this.#fail(nowMs, task, "cancelled", outputs);
     if (!sameEndpoint(from, task.client)) outputs.push({ kind: "send", to: from, packet });
+    drainQueue(this.#ctx, nowMs, outputs); // its copies' slots are free now, not at the next tick
     return outputs;
   }
 

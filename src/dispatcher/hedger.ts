@@ -81,14 +81,19 @@ function tryHedge(
   outputs: DispatcherOutput[],
 ): boolean {
   if (isReplicated(task) && task.attempts >= ctx.replication.maxCopies) return false; // maxCopies counts hedges too
-  if (ctx.registry.candidates(nowMs, ctx.table.excludedFor(task)).length === 0) return false;
+  // A task that adaptive trust runs as one copy takes the first result (q = 1): a hedge of it on an
+  // untrusted calculator would let that one's result be final unchecked, so it goes to a trusted one.
+  const isTrustedOnly = ctx.replication.adaptive && task.factor < ctx.replication.factor;
+  const allowed = (views: readonly CalculatorView[]): readonly CalculatorView[] =>
+    isTrustedOnly ? views.filter((view) => ctx.trust.isTrusted(view.id)) : views;
+  if (allowed(ctx.registry.candidates(nowMs, ctx.table.excludedFor(task))).length === 0) return false;
   if (!ctx.budget.tryHedge()) {
     if (!copy.isHedgeDenied) outputs.push({ kind: "hedge_skipped", taskId: task.taskId, reason: "budget" });
     copy.isHedgeDenied = true;
     return false;
   }
   copy.isHedged = true;
-  return placeOne(ctx, nowMs, task, "hedge", outputs, (views) => fastestFree(views, slow));
+  return placeOne(ctx, nowMs, task, "hedge", outputs, (views) => fastestFree(allowed(views), slow));
 }
 
 /**

@@ -49,8 +49,12 @@ export class SimChecker {
   readonly violations: Violation[] = [];
   /** Checks performed, by name (a check that never runs proves nothing; tests look at this). */
   readonly checkCounts = new Map<string, number>();
+  /** Task packets (those naming a task) the dispatcher received and sent: its datagrams per task, bounded. */
+  taskPacketCount = 0;
   readonly #s: SimCheckerSettings;
   readonly #quorum: number;
+  /** The configured quorum (#quorum is 1 under adaptive trust). */
+  readonly #quorumConfigured: number;
   readonly #copiesMax: number;
   readonly #isReplicated: boolean;
   #core: DispatcherCore | undefined;
@@ -81,8 +85,11 @@ export class SimChecker {
   constructor(settings: SimCheckerSettings) {
     this.#s = settings;
     const replication = settings.dispatcher.replication;
-    this.#quorum = replication?.quorum ?? 1;
-    this.#isReplicated = (replication?.factor ?? 1) > 1 || this.#quorum > 1;
+    // Adaptive trust runs some tasks as one copy: one voter may be final there (the correctness check
+    // still holds, since an always-corrupt calculator never earns trust).
+    this.#quorumConfigured = replication?.quorum ?? 1;
+    this.#quorum = replication?.adaptive === true ? 1 : this.#quorumConfigured;
+    this.#isReplicated = (replication?.factor ?? 1) > 1 || this.#quorumConfigured > 1;
     const maxCopies = replication?.maxCopies ?? replication?.factor ?? 1;
     this.#copiesMax = maxCopies * (settings.dispatcher.hedging?.enabled === true ? 2 : 1);
     this.#calcs = settings.calculatorIds.map(() => ({
@@ -136,6 +143,7 @@ export class SimChecker {
 
   /** A packet is about to reach the dispatcher core. */
   dispatcherIn(nowMs: number, packet: Packet): void {
+    if ("taskId" in packet) this.taskPacketCount += 1;
     if (packet.type === "task.submit" || packet.type === "task.cancel") {
       const task = this.#tasks.get(packet.taskId);
       task.requestsIn += 1;
@@ -209,6 +217,7 @@ export class SimChecker {
   }
 
   #dispatcherSent(nowMs: number, packet: Packet): void {
+    if ("taskId" in packet) this.taskPacketCount += 1;
     // A revived copy (replicated) shows only as an assign: its task's copies changed this step.
     if (packet.type === "task.assign") this.#copyChanged.add(packet.taskId);
     if (packet.type === "task.ack") {
@@ -255,7 +264,7 @@ export class SimChecker {
         `${taskId}: final result sent by ${voters} calculators, quorum ${this.#quorum}`,
       );
     // Corrupt calculators are wrong each in their own way, so with q >= 2 they never agree on a result.
-    const isCorrectExpected = this.#s.corruptCount === 0 || this.#quorum >= 2;
+    const isCorrectExpected = this.#s.corruptCount === 0 || this.#quorumConfigured >= 2;
     if (task.input === undefined || task.rounds === undefined || !isCorrectExpected) return;
     this.#count("final_result_correct");
     if (result !== this.#s.truth(task.input, task.rounds))

@@ -19,7 +19,7 @@ import { MemoryNetwork } from "../transport/memory-network.js";
 import type { Endpoint } from "../transport/transport.js";
 import { SimChecker, type Violation } from "./checker.js";
 import { drawPlannedFaults, drawSimpleFaults, type Fault, type FaultPlan } from "./faults.js";
-import { buildSimClient } from "./sim-client.js";
+import { buildSimClient, type SimCancels } from "./sim-client.js";
 import { simCalculatorConfig, simDispatcherConfig } from "./sim-configs.js";
 import { tracedCore } from "./traced-core.js";
 import { TurnEnds } from "./turn-ends.js";
@@ -49,6 +49,8 @@ export interface ClusterSimOptions {
   /** Per-calculator settings on top of `calculator` (slow or corrupt calculators), by index. */
   readonly calculators?: readonly (Partial<CalculatorCoreConfig> | undefined)[];
   readonly client?: Partial<ClientCoreConfig>;
+  /** The client cancels this share of its tasks, at a random moment after sending each. */
+  readonly clientCancels?: SimCancels;
 }
 
 /** What a run produced, for the invariant checks. */
@@ -75,6 +77,8 @@ export interface ClusterSimReport {
   /** What the online checker found (expected empty), and how often each check ran. */
   readonly violations: Violation[];
   readonly checkCounts: Map<string, number>;
+  /** Packets naming a task that the dispatcher(s) received and sent (checker.ts taskPacketCount). */
+  readonly dispatcherTaskPacketCount: number;
 }
 
 const STEP_MS = 5;
@@ -172,6 +176,7 @@ class ClusterSim {
       this.#now,
       this.#rng,
       scheduleFlush,
+      this.#o.clientCancels,
     );
     let simTimeMs = 0;
     while (simTimeMs < this.#o.simTimeMsMax && !client.state.hasFinished) {
@@ -180,6 +185,7 @@ class ClusterSim {
       this.#network.deliverDue(simTimeMs);
       this.#turnEnds.run();
       this.#applyDueFaults(simTimeMs);
+      client.cancelDue(simTimeMs);
       if (simTimeMs % TICK_MS === 0) {
         this.#tickChecked("dispatcher", this.#dispatcher);
         for (const [index, calculator] of this.#calculators.entries()) this.#tickChecked(`calc-${index}`, calculator);
@@ -207,6 +213,7 @@ class ClusterSim {
       deadlineViolations: this.#deadlineViolations,
       violations: this.#checker.violations,
       checkCounts: this.#checker.checkCounts,
+      dispatcherTaskPacketCount: this.#checker.taskPacketCount,
     };
   }
 
