@@ -33,6 +33,11 @@ import {
 import { type SpreadFlags, spreadVerb } from "./spread-verb.js";
 
 const RESEND_MS = 500;
+
+/** Why a dispatcher may not know a task id (`result ID` prints it on stderr; exit 1). */
+export const UNKNOWN_HINT =
+  "The dispatcher does not know this task: it was never submitted there, or its answer was dropped " +
+  "(kept results.ttlMs after it was given, at most results.max answers; docs/CONFIG.md).";
 const PROGRESS_MS = 2_000;
 
 interface RebalanceFlags {
@@ -203,6 +208,7 @@ async function resultVerb(id: string, flags: OperatorFlags & { wait?: boolean })
     if (view === undefined) return noAnswer(address, timeoutMs);
     const text = view.state === "succeeded" ? (view.result as string) : formatTask(view);
     print(flags, view, text);
+    if (view.state === "unknown" && flags.json !== true) process.stderr.write(`${UNKNOWN_HINT}\n`);
     process.exitCode = exitCodeOf(view);
   } finally {
     await link.close();

@@ -80,8 +80,13 @@ export const DispatcherFileConfig = z
     calculatorsMax: z.int().min(1).max(100_000).default(1_000),
     tasksMax: z.int().min(1).max(1_000_000).default(10_000),
     queueMax: z.int().min(1).max(1_000_000).default(5_000),
-    resultsCacheMax: z.int().min(1).max(1_000_000).default(20_000),
-    resultsCacheTtlMs: positiveMs.default(300_000),
+    /** SPEC 3: final answers kept for `ttlMs` (ms) after they were given, at most `max` (the oldest go first). */
+    results: z
+      .strictObject({
+        ttlMs: positiveMs.max(30 * 86_400_000).default(3_600_000),
+        max: z.int().min(1).max(1_000_000).default(100_000),
+      })
+      .prefault({}),
     ackDelayMs: z.int().min(0).default(50),
     assignRetryMs: retryDelaysMs.default([200, 400, 800, 1_600]),
     probeIntervalMs: positiveMs.default(1_000),

@@ -11,7 +11,6 @@ import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
 import type { CalcHeartbeat, NodeId, TaskCancel, TaskId, TaskSubmit } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
-import { BoundedMap } from "../runtime/bounded-map.js";
 import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
@@ -22,6 +21,7 @@ import { scanHedges } from "./hedger.js";
 import { answerQuery, answerStatus } from "./operator-queries.js";
 import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
 import { CalculatorRegistry } from "./registry.js";
+import { type FinalPacket, MemoryResultStore, type ResultStore } from "./result-store.js";
 import { onResult } from "./results.js";
 import { SpreadBatches } from "./spread-batches.js";
 import { calculatorStatuses, type DispatcherStatus } from "./status.js";
@@ -43,16 +43,15 @@ export interface RestoredTask {
   readonly ageMs: number;
 }
 
-/** A final answer to a client. */
-export type FinalPacket = Extract<Packet, { type: "task.result" | "task.failed" }>;
+export type { FinalPacket } from "./result-store.js";
 
 /** Deterministic dispatcher state machine. */
 export class DispatcherCore {
   readonly #config: DispatcherCoreConfig;
   readonly registry: CalculatorRegistry;
   readonly #ctx: DispatchContext;
-  /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
-  readonly #finals: BoundedMap<TaskId, FinalPacket>;
+  /** Final answers given (SPEC 3 `results`). BOUNDED: config.resultsMax answers for config.resultsTtlMs. */
+  readonly #finals: ResultStore;
   /** BOUNDED: config.tasksMax; tasks owed a delayed receipt, in due order (one delay for all). */
   readonly #acksDue = new SteadyMap<TaskId, number>();
   readonly #adminRelay: AdminRelay;
@@ -64,12 +63,13 @@ export class DispatcherCore {
   #succeededCount = 0;
   #failedCount = 0;
 
-  constructor(config: DispatcherCoreConfig) {
+  /** `results`: where final answers are kept; absent = a {@link MemoryResultStore} of resultsMax for resultsTtlMs. */
+  constructor(config: DispatcherCoreConfig, results?: ResultStore) {
     assert(config.taskTimeoutMs > 0 && config.queueTimeoutMs > 0, "timeouts must be positive");
     assert(config.queueMax > 0 && config.tasksMax >= config.queueMax, "need 0 < queueMax <= tasksMax");
     this.#config = config;
     this.registry = new CalculatorRegistry(config);
-    this.#finals = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
+    this.#finals = results ?? new MemoryResultStore({ max: config.resultsMax, ttlMs: config.resultsTtlMs });
     this.#adminRelay = new AdminRelay(config.nodeId);
     this.#spread = new SpreadBatches(config.nodeId);
     this.#ctx = newDispatchContext(config, this.registry, (nowMs, task, reason, outputs) =>
@@ -112,7 +112,7 @@ export class DispatcherCore {
     return { ...this.#ctx.copiesStarted };
   }
 
-  /** Final answers evicted from the recent-results cache before their time (cache too small). */
+  /** Final answers evicted from the result store before their time (results.max too small). */
   get resultsEvictedCount(): number {
     return this.#finals.evictedCount;
   }
@@ -223,7 +223,7 @@ export class DispatcherCore {
     if (this.#spread.nextDueMs() <= nowMs) outputs.push(...this.#spread.onTick(ctx, nowMs));
     if (ctx.probeWakeMs <= nowMs) ctx.probeWakeMs = Number.POSITIVE_INFINITY; // drainQueue sets it again
     drainQueue(ctx, nowMs, outputs);
-    this.#finals.prune(nowMs);
+    this.#finals.expire(nowMs);
     return outputs;
   }
 
@@ -276,7 +276,7 @@ export class DispatcherCore {
     });
     const isFull = table.size >= this.#config.tasksMax;
     if (isFull || (!this.registry.hasFreeSlot() && table.queue.size >= this.#config.queueMax)) {
-      this.#finals.set(nowMs, task.taskId, this.#failedPacket(task.taskId, "overloaded"));
+      this.#finals.put(nowMs, task.taskId, this.#failedPacket(task.taskId, "overloaded"));
       this.#failedCount += 1;
       outputs.push({ kind: "send", to: from, packet: this.#failedPacket(task.taskId, "overloaded") });
       outputs.push({ kind: "task_failed", taskId: task.taskId, reason: "overloaded" });
@@ -296,7 +296,7 @@ export class DispatcherCore {
     const packet = this.#failedPacket(cancel.taskId, "cancelled");
     if (task === undefined) {
       // Not seen yet (the cancel overtook its submit): remember the answer, so the submit gets it too.
-      this.#finals.set(nowMs, cancel.taskId, packet);
+      this.#finals.put(nowMs, cancel.taskId, packet);
       return [{ kind: "send", to: from, packet }];
     }
     if (task.clientId !== undefined && task.clientId !== cancel.from)
@@ -370,7 +370,7 @@ export class DispatcherCore {
   ): void {
     const cancelled = this.#ctx.table.remove(task);
     this.#acksDue.delete(task.taskId);
-    this.#finals.set(nowMs, task.taskId, packet);
+    this.#finals.put(nowMs, task.taskId, packet);
     if (packet.type === "task.result") this.#succeededCount += 1;
     else this.#failedCount += 1;
     if (task.isSilent !== true) outputs.push({ kind: "send", to: task.client, packet });
@@ -403,7 +403,7 @@ export class DispatcherCore {
   restoreTask(nowMs: number, restored: RestoredTask): DispatcherOutput[] {
     const { table, replication } = this.#ctx;
     assert(restored.ageMs >= 0, "a restored task's age is not negative");
-    if (table.get(restored.taskId) !== undefined || this.#finals.has(nowMs, restored.taskId)) return [];
+    if (table.get(restored.taskId) !== undefined || this.#finals.get(nowMs, restored.taskId) !== undefined) return [];
     const outputs: DispatcherOutput[] = [];
     const task = newTaskEntry({
       taskId: restored.taskId,
@@ -427,9 +427,9 @@ export class DispatcherCore {
   }
 
   /** Puts a final answer read back from the journal into the recent-results cache (duplicate submits get it). */
-  restoreFinal(nowMs: number, packet: FinalPacket): void {
+  restoreFinal(nowMs: number, packet: FinalPacket, ageMs = 0): void {
     assert(this.#ctx.table.get(packet.taskId) === undefined, "a restored final belongs to no live task");
-    this.#finals.set(nowMs, packet.taskId, packet);
+    this.#finals.put(nowMs, packet.taskId, packet, ageMs);
   }
 
   /** A final answer still in the recent-results cache, if any (the operator's `result ID`). */
@@ -448,7 +448,7 @@ export class DispatcherCore {
   taskState(nowMs: number, taskId: TaskId): "queued" | "running" | "done" | "unknown" {
     const task = this.#ctx.table.get(taskId);
     if (task !== undefined) return task.liveCount === 0 ? "queued" : "running";
-    return this.#finals.has(nowMs, taskId) ? "done" : "unknown";
+    return this.#finals.get(nowMs, taskId) !== undefined ? "done" : "unknown";
   }
 
   /** The calculator holding a task's first live copy (diagnostics). */

@@ -143,8 +143,8 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
           clock: deps.clock,
           wallMs: deps.journal.wallMs,
           log: deps.log,
-          resultsTtlMs: deps.config.resultsCacheTtlMs,
-          resultsMax: deps.config.resultsCacheMax,
+          resultsTtlMs: deps.config.resultsTtlMs,
+          resultsMax: deps.config.resultsMax,
           tasksMax: deps.config.tasksMax,
           scheduleCommit: deps.journal.scheduleCommit,
         });

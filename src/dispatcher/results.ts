@@ -7,10 +7,9 @@
  */
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { TaskDone, TaskId } from "../protocol/packets.js";
-import type { BoundedMap } from "../runtime/bounded-map.js";
 import type { Endpoint } from "../transport/transport.js";
-import type { FinalPacket } from "./core.js";
 import { type DispatchContext, drainQueue, reconcile } from "./placement.js";
+import type { FinalPacket, ResultStore } from "./result-store.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -25,7 +24,7 @@ export type Answer = (
 /** Handles a calculator's `task.done`. */
 export function onResult(
   ctx: DispatchContext,
-  finals: BoundedMap<TaskId, FinalPacket>,
+  finals: ResultStore,
   nowMs: number,
   from: Endpoint,
   done: TaskDone,

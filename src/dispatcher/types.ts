@@ -115,8 +115,10 @@ export interface DispatcherCoreConfig {
   readonly tasksMax: number;
   /** Tasks waiting for a free calculator; beyond it new tasks fail with `overloaded`. */
   readonly queueMax: number;
-  readonly resultsCacheMax: number;
-  readonly resultsCacheTtlMs: number;
+  /** Final answers kept for `result ID` and duplicate submits (SPEC 3 `results.max`); the oldest go first. */
+  readonly resultsMax: number;
+  /** How long (ms) a final answer is kept after it was given (SPEC 3 `results.ttlMs`). */
+  readonly resultsTtlMs: number;
   /** A receipt goes to the client only if no answer is ready this long after a submit. */
   readonly ackDelayMs: number;
   /** Resend delays of an assign until the calculator answers or acks. */

@@ -90,7 +90,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
     for (const final of contents.finals) {
       const packet = decodeDatagram(new TextEncoder().encode(final.packetJson)).packets[0];
       if (packet !== undefined && (packet.type === "task.result" || packet.type === "task.failed"))
-        core.restoreFinal(nowMs, packet);
+        core.restoreFinal(nowMs, packet, Math.max(0, wallNowMs - final.answeredWallMs)); // expires on time
     }
     const outputs: DispatcherOutput[] = [];
     for (const task of contents.unfinished) {

@@ -6,6 +6,8 @@
  * Method: real dispatcher and calculator on 127.0.0.1 port 0; each verb run to its end.
  */
 import { createSocket } from "node:dgram";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -100,6 +102,35 @@ describe("bin/cluster verbs", () => {
       expect(reported).toBe(0);
       const summary = JSON.parse((await runToEnd("cluster", ["status", "--json", ...at])).stdout);
       expect(summary.tasks).toMatchObject({ queued: 0, running: 0, failed: 2 });
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    "result ID serves the answer for results.ttlMs, then says unknown (exit 1) and why",
+    async () => {
+      const dir = tempDir();
+      const config = join(dir, "dispatcher.json");
+      writeFileSync(config, JSON.stringify({ results: { ttlMs: 4_000, max: 100 } }));
+      const { port } = await startDispatcher(dir, ["--config", config]);
+      startCalculator(dir, "calc-a", port, ["--compute-ms", "50,50"]);
+      const at = ["--dispatcher", `127.0.0.1:${port}`, "--timeout-ms", "20000"];
+      const done = await runToEnd("cluster", ["submit", "--input", "abc", "--wait", "--json", ...at], 30_000);
+      expect(done.code).toBe(0);
+      const { id } = JSON.parse(done.stdout) as { id: string };
+      const kept = await runToEnd("cluster", ["result", id, ...at]);
+      expect([kept.code, kept.stdout.trim()]).toEqual([
+        0,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      ]);
+      // Polled with a bound: each CLI run takes a fraction of a second, the answer goes after 4 s.
+      let last = kept;
+      for (let attempt = 0; attempt < 60 && last.code === 0; attempt += 1)
+        last = await runToEnd("cluster", ["result", id, ...at]);
+      expect([last.code, last.stdout.trim()]).toEqual([1, `${id} unknown`]);
+      expect(last.stderr).toContain("results.ttlMs");
+      const json = await runToEnd("cluster", ["result", id, "--json", ...at]);
+      expect([json.code, JSON.parse(json.stdout)]).toEqual([1, { id, state: "unknown" }]);
     },
     E2E_TIMEOUT_MS,
   );

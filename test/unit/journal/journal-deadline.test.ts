@@ -1,7 +1,8 @@
 /**
  * Goal: a task's own deadline (SPEC 8) survives a dispatcher restart: the journal records the
  * submit's `deadlineMs`, and a fresh core fed that record fails the task `deadline` at arrival +
- * deadlineMs by the wall clock, not a fresh deadline from the restart.
+ * deadlineMs by the wall clock, not a fresh deadline from the restart. Likewise an answer read back
+ * stays fetchable only until results.ttlMs after it was first given, not ttlMs after the restart.
  * Method: a real DispatcherCore behind a JournalGate with an in-memory store; the stored record is
  * loaded into a second gate as after kill -9, with the wall clock moved on.
  */
@@ -62,5 +63,20 @@ describe("journal and per-task deadlines", () => {
     expect(fresh.nextDeadlineMs()).toBe(2_100);
     const failures = fresh.onTick(2_100).filter((o) => o.kind === "task_failed");
     expect(failures).toEqual([{ kind: "task_failed", taskId: task(1), reason: "deadline" }]);
+  });
+
+  it("an answer read back expires results.ttlMs after it was given, by the wall clock", () => {
+    const wallMs = 1_000_000;
+    const fresh = new DispatcherCore(testConfig({ resultsTtlMs: 10_000 }));
+    const packet = { v: 1, type: "task.failed", from: "disp-1", taskId: task(1), reason: "cancelled" } as const;
+    const contents: JournalContents = {
+      unfinished: [],
+      finals: [{ taskId: task(1), packetJson: JSON.stringify(packet), answeredWallMs: wallMs - 6_000 }],
+      skippedCount: 0,
+      damage: [],
+    };
+    gateOver(fresh, [], () => wallMs).recover(0, contents);
+    expect(fresh.finalOf(3_999, task(1))).toEqual(packet);
+    expect(fresh.finalOf(4_000, task(1))).toBeUndefined();
   });
 });
