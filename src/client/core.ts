@@ -295,6 +295,7 @@ export class ClientCore {
         ...(this.#config.priority === undefined || this.#config.priority === 0
           ? {}
           : { priority: this.#config.priority }),
+        ...(this.#config.deadlineMs === undefined ? {} : { deadlineMs: this.#config.deadlineMs }),
       },
     };
   }

@@ -46,6 +46,8 @@ export interface ClientCoreConfig {
   readonly inputChars: number;
   /** Priority of every task sent, 0..9 (SPEC 8; higher runs first); absent = 0. */
   readonly priority?: number;
+  /** Bound (ms from arrival at the dispatcher) to each task's final answer (SPEC 8); absent = none. */
+  readonly deadlineMs?: number;
 }
 
 /** Everything the client core wants done or wants known. */

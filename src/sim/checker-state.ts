@@ -7,6 +7,8 @@
 /** One task as seen by the current dispatcher incarnation. */
 export interface TaskAccount {
   arrivedMs: number | undefined;
+  /** The submit's own deadlineMs, if it carried one. */
+  deadlineMs: number | undefined;
   input: string | undefined;
   rounds: number | undefined;
   /** Submits and cancels delivered to the dispatcher, and those delivered after its first final answer. */
@@ -53,6 +55,7 @@ export class PerTask {
     if (task === undefined) {
       task = {
         arrivedMs: undefined,
+        deadlineMs: undefined,
         input: undefined,
         rounds: undefined,
         requestsIn: 0,
@@ -98,4 +101,27 @@ export class PerTask {
   lastCopyEverMs(taskId: string, calculatorId: string): number {
     return this.#everLastMs.get(`${taskId} ${calculatorId}`) ?? Number.NEGATIVE_INFINITY;
   }
+}
+
+/** SPEC 8: the time (ms from arrival) to a task's final answer: its own deadlineMs, capped at queueTimeoutMs. */
+export function answerBoundMs(deadlineMs: number | undefined, queueTimeoutMs: number): number {
+  return Math.min(deadlineMs ?? Number.POSITIVE_INFINITY, queueTimeoutMs);
+}
+
+/**
+ * Judges a `task.failed` sent at nowMs (counting the check when its reason is `deadline`): "" when
+ * it is right or not a deadline failure, else what is wrong (it may only go to a task whose submit carried a
+ * deadline, and never before that deadline passed).
+ */
+export function earlyDeadline(
+  nowMs: number,
+  packet: { taskId: string; reason: string },
+  task: TaskAccount,
+  count: (check: "deadline_not_early") => void,
+): string {
+  if (packet.reason !== "deadline") return "";
+  count("deadline_not_early");
+  const { arrivedMs, deadlineMs } = task;
+  if (arrivedMs !== undefined && deadlineMs !== undefined && nowMs >= arrivedMs + deadlineMs) return "";
+  return `${packet.taskId}: failed deadline at ${nowMs} ms, due ${arrivedMs} + ${deadlineMs}`;
 }

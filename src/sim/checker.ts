@@ -9,7 +9,7 @@ import type { CalculatorOutput } from "../calculator/types.js";
 import type { DispatcherCore } from "../dispatcher/core.js";
 import type { DispatcherCoreConfig, DispatcherOutput } from "../dispatcher/types.js";
 import type { Packet } from "../protocol/packet.js";
-import { PerTask } from "./checker-state.js";
+import { answerBoundMs, earlyDeadline, PerTask } from "./checker-state.js";
 
 /** What the checker needs to know about the run. */
 export interface SimCheckerSettings {
@@ -180,11 +180,11 @@ export class SimChecker {
 
   #onArrival(nowMs: number, submit: Extract<Packet, { type: "task.submit" }>): void {
     const task = this.#tasks.get(submit.taskId);
-    task.arrivedMs = nowMs;
+    Object.assign(task, { arrivedMs: nowMs, deadlineMs: submit.deadlineMs });
     task.input = submit.input;
     task.rounds = submit.rounds;
     const incarnation = this.#incarnation;
-    const dueMs = nowMs + this.#s.dispatcher.queueTimeoutMs + 3 * this.#s.tickMs;
+    const dueMs = nowMs + answerBoundMs(submit.deadlineMs, this.#s.dispatcher.queueTimeoutMs) + 3 * this.#s.tickMs;
     this.#at(dueMs, (atMs) => {
       if (this.#incarnation !== incarnation) return undefined;
       this.#count("answered_by_deadline");
@@ -238,9 +238,10 @@ export class SimChecker {
         );
       this.#checkToClient(nowMs, packet.taskId);
       if (packet.type === "task.result") this.#checkResult(nowMs, packet.taskId, packet.result);
+      const early = packet.type === "task.failed" ? earlyDeadline(nowMs, packet, task, (c) => this.#count(c)) : "";
+      if (early) this.#fail(nowMs, "deadline_not_early", early);
     }
   }
-
   /** Request/response accounting: one receipt plus one answer per request, no more. */
   #checkToClient(nowMs: number, taskId: string): void {
     const task = this.#tasks.get(taskId);

@@ -91,6 +91,19 @@ export const SCENARIOS: readonly SimScenario[] = [
     ciSeeds: 150,
   },
   {
+    // SPEC 8: every task carries a deadline shorter than queueTimeoutMs; slow and failing calculators
+    // make some miss it. Each such task is answered `deadline` by its deadline, never before.
+    name: "deadlines",
+    options: {
+      ...base,
+      client: { ...base.client, deadlineMs: 1_200 },
+      faultPlan: longPlan,
+      calculators: [undefined, { computeMs: { min: 600, max: 2_000 } }],
+    },
+    allowedFailures: ["deadline"],
+    ciSeeds: 100,
+  },
+  {
     name: "replicated-one-corrupt",
     options: {
       ...base,

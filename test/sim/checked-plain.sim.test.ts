@@ -36,3 +36,4 @@ describeScenario(byName("long-faults"), 1, [
 describeScenario(byName("lossless-partitions"), 1, [...common, "lost_result_recovered", "busy_takes_copy_back"]);
 describeScenario(byName("blackout"), 1, [...common, "answered_by_deadline", "dead_calculator_copies_replaced"]);
 describeScenario(byName("slow-and-reordered"), 1, [...common, "busy_takes_copy_back", "restarts_detected_are_real"]);
+describeScenario(byName("deadlines"), 1, [...common, "answered_by_deadline", "deadline_not_early"]);
