@@ -99,15 +99,23 @@ export class EchoOutputs {
           this.#countWaveMessage(output.waveId);
           ports.send(nowMs, output.to, { type: "wave.explore", waveId: output.waveId });
           break;
-        case "send_echo":
+        case "send_echo": {
+          const parts = splitReport(output.report);
+          if (parts === undefined) {
+            // Children reported more nodes than a report can carry: the wave goes unanswered here
+            // (the root's round times out), counted and said at warn.
+            ports.drop("echo_report_too_large");
+            ports.log.warn({ waveId: output.waveId, nodeCount: output.report.nodeCount }, "echo report too large");
+            break;
+          }
           this.#countWaveMessage(output.waveId);
-          for (const part of splitReport(output.report))
-            ports.send(nowMs, output.to, { type: "wave.echo", waveId: output.waveId, ...part });
+          for (const part of parts) ports.send(nowMs, output.to, { type: "wave.echo", waveId: output.waveId, ...part });
           ports.log.info(
             { waveId: output.waveId, messagesSent: this.#sentPerWave.get(output.waveId) },
             "echo wave: my part done",
           );
           break;
+        }
         case "wave_decided":
           ports.log.info(
             {

@@ -23,11 +23,16 @@ export interface EchoPart {
   readonly queued: number[];
 }
 
-/** Splits `report` into the fewest parts of at most ECHO_ENTRIES_PER_PART_MAX entries each. */
-export function splitReport(report: SubtreeReport): EchoPart[] {
+/**
+ * Splits `report` into the fewest parts of at most ECHO_ENTRIES_PER_PART_MAX entries each, or returns
+ * undefined when it needs more than ECHO_PARTS_MAX parts: children's reports (peer data) can add up to
+ * more entries than one report may carry, and that must be a counted drop, never an assertion.
+ */
+export function splitReport(report: SubtreeReport): EchoPart[] | undefined {
+  // Our own merge keeps this (children's reports were checked on assembly): a bug if it fails.
   assert(report.entries.length === report.nodeCount, "report entries and nodeCount disagree");
   const parts = Math.max(1, Math.ceil(report.entries.length / ECHO_ENTRIES_PER_PART_MAX));
-  assert(parts <= ECHO_PARTS_MAX, `report of ${report.nodeCount} nodes needs too many parts`);
+  if (parts > ECHO_PARTS_MAX) return undefined;
   const out: EchoPart[] = [];
   for (let part = 0; part < parts; part += 1) {
     const chunk = report.entries.slice(part * ECHO_ENTRIES_PER_PART_MAX, (part + 1) * ECHO_ENTRIES_PER_PART_MAX);

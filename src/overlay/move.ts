@@ -45,7 +45,10 @@ export type MoveOutput =
   | { readonly kind: "send_report"; readonly to: string; readonly report: MoveReport }
   /** These tasks now live on `to`: the giver's calculator answers probes for them with `moved` to `to`. */
   | { readonly kind: "tasks_moved"; readonly to: string; readonly taskIds: readonly string[] }
-  | { readonly kind: "move_ignored"; readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" }
+  | {
+      readonly kind: "move_ignored";
+      readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" | "empty_order";
+    }
   /** An offer had no reply in time; its tasks are presumed to be the receiver's now (see expireOffers). */
   | { readonly kind: "move_presumed"; readonly to: string; readonly taskIds: readonly string[] };
 
@@ -96,7 +99,8 @@ export class MoveNode {
 
   /** Giver: the root `root` orders us to offer up to `order.count` queued tasks to `order.to`. */
   onOrder(nowMs: number, root: string, order: MoveOrder): MoveOutput[] {
-    assert(order.count > 0, "orders move at least one task");
+    // An order comes off the wire (the schema says count >= 1): a bad one is ignored, never asserted.
+    if (!(order.count > 0)) return [{ kind: "move_ignored", reason: "empty_order" }];
     const key = moveKey(order.round, order.index);
     if (this.#ordersSeen.has(nowMs, key)) return [{ kind: "move_ignored", reason: "duplicate" }];
     this.#ordersSeen.set(nowMs, key, true);

@@ -170,12 +170,16 @@ export class SimNode {
           this.#deps.events.onWaveMessage(output.waveId);
           this.#send(output.to, { type: "wave.explore", waveId: output.waveId });
           break;
-        case "send_echo":
-          this.#deps.events.onWaveMessage(output.waveId);
-          for (const part of splitReport(output.report)) {
-            this.#send(output.to, { type: "wave.echo", waveId: output.waveId, ...part });
+        case "send_echo": {
+          const parts = splitReport(output.report);
+          if (parts === undefined) {
+            this.#deps.events.onDropped("echo_report_too_large");
+            break;
           }
+          this.#deps.events.onWaveMessage(output.waveId);
+          for (const part of parts) this.#send(output.to, { type: "wave.echo", waveId: output.waveId, ...part });
           break;
+        }
         case "wave_decided":
           this.#deps.events.onEchoDecided(output.waveId, output.report);
           break;

@@ -3,14 +3,17 @@
  * slots, aggregates that do not add up) is rejected with a counter and a warning and the root keeps
  * running; no report, however bad, reaches an assertion in the planner.
  * Method: table-driven checkReport cases; fast-check arbitrary reports through RebalanceRound; a real
- * root OverlayAgent fed a child's echo listing a node twice (the report that used to crash the root).
+ * root OverlayAgent fed a child's echo listing a node twice (the report that used to crash the root);
+ * a node whose children's reports add up to more entries than one report may carry.
  */
 import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 
 import { OverlayAgent } from "../../../src/overlay/agent.js";
+import { type AgentPorts, EchoOutputs } from "../../../src/overlay/agent-outputs.js";
 import type { ReportEntry, SubtreeReport } from "../../../src/overlay/echo.js";
+import { splitReport } from "../../../src/overlay/echo-parts.js";
 import { RebalanceRound } from "../../../src/overlay/rebalance-round.js";
 import { checkReport } from "../../../src/overlay/report-check.js";
 import { parseTopology, type Topology } from "../../../src/overlay/tree.js";
@@ -212,5 +215,33 @@ describe("a root fed a bad report", () => {
     nowMs += 200;
     agent.onTick(nowMs);
     expect(sent.some((s) => s.packet.type === "wave.explore")).toBe(true);
+  });
+});
+
+describe("children's reports that add up to more than a report may carry", () => {
+  const entries: ReportEntry[] = Array.from({ length: 150_001 }, (_, k) => [`n${k}`, k === 0 ? 0 : 1, 1, 0]);
+  const report = reportOf(entries);
+
+  it("splitReport says it does not fit instead of asserting", () => {
+    expect(splitReport(report)).toBeUndefined();
+    expect(splitReport(reportOf(entries.slice(0, 150_000)))?.length).toBe(1_000);
+  });
+
+  it("the node's echo is dropped with a counter and a warning; nothing is sent", () => {
+    const drops: string[] = [];
+    const warnings: string[] = [];
+    const sent: unknown[] = [];
+    const log = { info: () => undefined, warn: (_: unknown, msg: string) => void warnings.push(msg) };
+    const ports = {
+      queue: {} as AgentPorts["queue"],
+      log: log as unknown as AgentPorts["log"],
+      send: (_nowMs: number, _to: string, draft: unknown) => void sent.push(draft),
+      drop: (reason: string) => void drops.push(reason),
+    } satisfies AgentPorts;
+    const outputs = [{ kind: "send_echo", to: "a", waveId: 7, report }] as const;
+    expect(() => new EchoOutputs(8).perform(ports, 0, outputs, () => undefined)).not.toThrow();
+    expect(drops).toEqual(["echo_report_too_large"]);
+    expect(warnings).toEqual(["echo report too large"]);
+    expect(sent).toEqual([]);
   });
 });
