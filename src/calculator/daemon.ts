@@ -100,7 +100,7 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
   if (deps.overlay !== undefined) {
     agent = new OverlayAgent({
       config: deps.overlay,
-      queue: overlayQueueOf(core, host),
+      queue: overlayQueueOf(core, host, log),
       send: (to, packet) => deps.transport.send(to, encodePacket(packet)),
       nowMs: () => deps.clock.nowMs(),
       log: deps.log,
@@ -134,7 +134,7 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
 }
 
 /** The calculator's queue as its overlay node uses it; outputs (acks, started tasks) go out at once. */
-function overlayQueueOf(core: CalculatorCore, host: CoreHost<CalculatorOutput>): OverlayQueue {
+function overlayQueueOf(core: CalculatorCore, host: CoreHost<CalculatorOutput>, log: Logger): OverlayQueue {
   return {
     slots: core.slots,
     queuedCount: () => core.queuedCount,
@@ -143,6 +143,7 @@ function overlayQueueOf(core: CalculatorCore, host: CoreHost<CalculatorOutput>):
     releaseReserved: (nowMs, taskIds) => host.apply(core.releaseReserved(nowMs, taskIds)),
     acceptIncoming: (nowMs, tasks) => {
       const { accepted, refused, outputs } = core.acceptIncoming(nowMs, tasks);
+      log.debug({ acceptedCount: accepted.length, refusedCount: refused.length }, "moved tasks taken");
       host.apply(outputs);
       return { accepted, refused };
     },

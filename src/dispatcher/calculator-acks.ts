@@ -8,7 +8,7 @@
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { loseCopy } from "./copy-losses.js";
-import { type DispatchContext, drainQueue, isReplicated, reconcile, sendAssign } from "./placement.js";
+import { type DispatchContext, drainQueue, isReplicated, noteClaim, reconcile, sendAssign } from "./placement.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -59,10 +59,14 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     // holder, is what moves the copy (the case below). A stale running/queued receipt from an
     // abandoned copy is dropped and never pulls the task back.
     if (ack.state !== "moved" || ack.holder !== ack.from || task.liveCount !== 1) {
+      // A receipt from a node that never had a copy: it holds the task through a move we have not
+      // heard of (its announcement was lost). Not followed, but remembered as a claim (see below).
+      if (copy === undefined && (ack.state === "running" || ack.state === "queued")) noteClaim(task, ack.from);
       return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
     }
     const [holder] = ctx.table.liveCopies(task);
     if (holder !== undefined) sendAssign(ctx, task, holder, outputs);
+    noteClaim(task, ack.from);
     return outputs;
   }
   switch (ack.state) {

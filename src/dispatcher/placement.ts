@@ -173,13 +173,15 @@ export function placeOne(
   choose: (views: readonly CalculatorView[]) => NodeId | undefined = (views) => ctx.config.placement.pick(views),
 ): boolean {
   const pick = (exclude: ReadonlySet<NodeId>): NodeId | undefined => choose(ctx.registry.candidates(nowMs, exclude));
-  let calculatorId = pick(ctx.table.excludedFor(task));
+  const claimant = claimantOf(ctx, task);
+  let calculatorId = claimant ?? pick(ctx.table.excludedFor(task));
   if (calculatorId === undefined && !isReplicated(task) && kind !== "hedge") {
     calculatorId = pick(new Set([...ctx.table.liveCopies(task)].map((copy) => copy.calculatorId)));
   }
   const calculator = calculatorId === undefined ? undefined : ctx.registry.get(calculatorId);
   if (calculator === undefined) return false;
-  assert(ctx.registry.freeSlots(calculator) > 0, "placement chose a full calculator");
+  // A claimant holds the task already (queued or running there): its assign takes no new slot.
+  assert(calculatorId === claimant || ctx.registry.freeSlots(calculator) > 0, "placement chose a full calculator");
   const copy = ctx.table.startCopy(nowMs, task, calculator, kind);
   ctx.copiesStarted[kind] += 1;
   if (kind === "primary") ctx.budget.onPrimary();
@@ -194,6 +196,28 @@ export function placeOne(
   });
   sendAssign(ctx, task, copy, outputs);
   return true;
+}
+
+/**
+ * `calculatorId` says it holds plain `task`, which the dispatcher believes is elsewhere: remembered, so
+ * if that holder is lost before it confirms a move the task is placed on the claimant first (where it,
+ * or its result, already is) instead of being computed a second time (placement.ts claimantOf).
+ */
+export function noteClaim(task: TaskEntry, calculatorId: string): void {
+  if (task.liveCount === 1 && !isReplicated(task)) task.claimant = calculatorId;
+}
+
+/**
+ * The overlay node that announced it received `task` in a move (see TaskEntry.claimant), if it is
+ * alive and holds no live copy of it: a plain task goes there first, full or not, since the task (or
+ * its result) is already there. Used once.
+ */
+function claimantOf(ctx: DispatchContext, task: TaskEntry): NodeId | undefined {
+  const claimant = task.claimant;
+  if (claimant === undefined || isReplicated(task)) return undefined;
+  task.claimant = undefined;
+  if (task.copies.get(claimant)?.state === "live") return undefined;
+  return ctx.registry.get(claimant)?.isAlive === true ? claimant : undefined;
 }
 
 /** Sends (or resends) the assign of a live copy to its calculator. */

@@ -8,7 +8,7 @@
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { TaskDone, TaskId } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
-import { type DispatchContext, drainQueue, reconcile } from "./placement.js";
+import { type DispatchContext, drainQueue, noteClaim, reconcile } from "./placement.js";
 import type { FinalPacket, ResultStore } from "./result-store.js";
 import type { TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
@@ -43,7 +43,10 @@ export function onResult(
     return outputs;
   }
   const copy = task.copies.get(done.from);
-  if (copy === undefined) return [drop("not_assigned")];
+  if (copy === undefined) {
+    noteClaim(task, done.from); // an overlay node that got the task in a move we have not heard of
+    return [drop("not_assigned")];
+  }
   if (task.votes.hasVoted(done.from)) return [drop("duplicate_vote")];
   const outputs: DispatcherOutput[] = [];
   // A voting copy's result is a success only if the vote agrees with it (settleVotes); an outvoted

@@ -68,6 +68,13 @@ export interface TaskEntry {
   readonly copies: Map<NodeId, TaskCopy>;
   readonly votes: VoteBox;
   liveCount: number;
+  /**
+   * Overlay mode: the calculator that last announced it received this task in a move (`task.ack`
+   * moved, holder = itself) while the dispatcher still counted on another holder. If that holder is
+   * lost before confirming the move, the task is placed on the claimant first: it holds the task (or
+   * its result), so the task is not computed a second time elsewhere.
+   */
+  claimant?: NodeId | undefined;
 }
 
 /** Settings of the task table (times in ms). */

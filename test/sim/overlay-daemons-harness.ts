@@ -17,6 +17,7 @@ import { seededRng, seededUuid } from "../../src/runtime/rng.js";
 import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "../../src/sim/sim-configs.js";
 import { MemoryNetwork } from "../../src/transport/memory-network.js";
 import type { Endpoint } from "../../src/transport/transport.js";
+import { MoveCrashes, type MoveCrashPlan } from "./overlay-crashes.js";
 
 /** The 7-node tree of config/overlay/tree-7.json. */
 export const TREE_7 = {
@@ -42,6 +43,8 @@ export interface OverlaySimOptions {
   readonly restartAtMs?: number;
   /** More kills, each followed by a restart (a new incarnation) downMs later. */
   readonly restarts?: readonly { readonly id: string; readonly atMs: number; readonly downMs: number }[];
+  /** Crashes right after move steps (a receiver took tasks, a giver committed), each restarted later. */
+  readonly moveCrashes?: MoveCrashPlan;
   /** Cuts a node and its whole subtree off the network (every packet in or out lost) for a while. */
   readonly partition?: { readonly id: string; readonly fromMs: number; readonly toMs: number };
   /** Keep running at least this long even after the client is done (for rounds after a kill). */
@@ -72,6 +75,8 @@ export interface Execution {
   readonly life: number;
   readonly startMs: number;
   endMs: number;
+  /** It computed the result (a finish, not a cancel or the death of its node). */
+  isFinished: boolean;
 }
 
 const DISPATCHER: Endpoint = { host: "10.0.0.1", port: 5555 };
@@ -183,6 +188,16 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   void client.finished.then(() => {
     isFinished = true;
   });
+  const crashes =
+    options.moveCrashes === undefined
+      ? undefined
+      : new MoveCrashes(options.moveCrashes, seededRng(options.seed * 13 + 3), {
+          lines,
+          network,
+          endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
+          kill: async (node) => await handles.get(node)?.stop(),
+          restart: (node) => startNode(topology.mustIndexOf(node)),
+        });
   let haveOthersJoined = false;
   let isKilled = false;
   let isRestarted = false;
@@ -209,6 +224,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       startNode(topology.mustIndexOf(options.kill.id));
     }
     await applyFaults(options, clock.nowMs(), network, topology, handles, lines, startNode);
+    await crashes?.step(clock.nowMs());
     await new Promise<void>((resolve) => setImmediate(resolve)); // let computed digests come back
   }
   const startsPerTask = new Map<string, number>();
@@ -250,8 +266,10 @@ async function applyFaults(
   const cut = once("cut", partition.fromMs);
   const heal = once("heal", partition.toMs);
   if (!cut && !heal) return;
-  for (const index of subtreeOf(topology, topology.mustIndexOf(partition.id)))
-    network.setIsolated(nodeEndpoint(index), cut);
+  const cutOff = subtreeOf(topology, topology.mustIndexOf(partition.id));
+  for (const index of cutOff) network.setIsolated(nodeEndpoint(index), cut);
+  const nodes = cutOff.map((index) => topology.ids[index] as string);
+  lines.push({ msg: cut ? "sim: subtree cut off" : "sim: subtree back", nodes, simMs: nowMs });
 }
 
 /** A node and all its tree descendants (indexes). */
@@ -279,7 +297,7 @@ function executionsOf(lines: readonly LogLine[]): Map<string, Execution[]> {
     const taskId = String(line["taskId"]);
     const key = `${node}|${life}|${taskId}`;
     if (line.msg === "task started") {
-      const execution: Execution = { node, life, startMs: atMs, endMs: Number.POSITIVE_INFINITY };
+      const execution: Execution = { node, life, startMs: atMs, endMs: Number.POSITIVE_INFINITY, isFinished: false };
       byTask.set(taskId, [...(byTask.get(taskId) ?? []), execution]);
       open.set(key, execution);
     } else if (
@@ -287,7 +305,10 @@ function executionsOf(lines: readonly LogLine[]): Map<string, Execution[]> {
       (line.msg === "copy cancelled by the dispatcher" && line["wasRunning"] === true)
     ) {
       const execution = open.get(key);
-      if (execution !== undefined) execution.endMs = atMs;
+      if (execution !== undefined) {
+        execution.endMs = atMs;
+        execution.isFinished = line.msg === "task finished";
+      }
       open.delete(key);
     } else if (line.msg === "sim: node killed") {
       endAll(`${node}|`, atMs);

@@ -8,7 +8,11 @@ import { type OverlaySimOptions, TREE_7 } from "./overlay-daemons-harness.js";
 /** Tasks the client sends per seed. */
 export const FAULT_TASK_COUNT = 16;
 
-/** The fault plan of one seed: one or two kills with restarts, and on even seeds a partitioned subtree. */
+/**
+ * The fault plan of one seed. Even seeds: one or two kills with restarts at random times and a
+ * partitioned subtree. Odd seeds: up to two crashes right after a move step (a receiver took tasks, a
+ * giver committed them), each restarted 100-600 ms later. Every seed: loss and duplication.
+ */
 export function faultPlan(seed: number): OverlaySimOptions {
   const rng = seededRng(seed * 31 + 7);
   const others = TREE_7.nodes.slice(1).map((n) => n.id);
@@ -22,13 +26,16 @@ export function faultPlan(seed: number): OverlaySimOptions {
   const fromMs = randomIntInclusive(rng, 500, 2_500);
   const partition =
     seed % 2 === 0 ? { id: pick(), fromMs, toMs: fromMs + randomIntInclusive(rng, 200, 1_200) } : undefined;
+  // Odd seeds (no partition) crash nodes at the worst moments of moves instead of at planned times.
+  const isCrashSeed = seed % 2 === 1;
   return {
     seed,
     lossProbability: 0.1,
     taskCount: FAULT_TASK_COUNT,
     othersJoinAtMs: 300,
     rebalanceIntervalMs: 300,
-    restarts,
+    restarts: isCrashSeed ? [] : restarts,
+    ...(isCrashSeed ? { moveCrashes: { probability: 0.5, countMax: 2, downMs: { min: 100, max: 600 } } } : {}),
     ...(partition === undefined ? {} : { partition }),
     simTimeMsMin: 4_500,
     simTimeMsMax: 60_000,
