@@ -1,43 +1,54 @@
 /**
- * Crashes at the worst moments of a move, for the overlay-daemons fault simulation: right after a
- * receiver took moved tasks (its reply cut off with it, so the giver never hears back) and right after
- * a giver committed a move (before the dispatcher could ask it where the tasks went). Driven by the
- * daemons' own log lines ("moved tasks taken", "queued tasks moved"), with a seeded coin; each crashed
- * node restarts (a new incarnation) after downMs. One life at a time per node.
+ * Faults at the worst moments of a move, for the overlay-daemons fault simulation, driven by the
+ * daemons' own log lines as they are written (so the fault lands before the node's next send):
+ *  - crash: right after a receiver took moved tasks ("moved tasks taken"; its reply and announcement
+ *    never leave) or a giver committed them ("queued tasks moved"; before the dispatcher could ask it
+ *    where they went). The node is cut off at once, killed at the next step and restarted (a new
+ *    incarnation) downMs later;
+ *  - slow reply: right after a receiver took moved tasks, everything it sends to the other overlay
+ *    nodes is lost for slowMs (longer than the giver waits for a reply), while it still talks to the
+ *    dispatcher: the giver must presume the tasks moved, never take them back.
+ * A seeded coin decides; one life at a time per node.
  */
-
 import type { Rng } from "../../src/runtime/rng.js";
 import { randomIntInclusive } from "../../src/runtime/rng.js";
 import type { MemoryNetwork } from "../../src/transport/memory-network.js";
 import type { Endpoint } from "../../src/transport/transport.js";
 import type { LogLine } from "./overlay-daemons-harness.js";
 
-/** How often a move step is followed by a crash of the node that took it. */
+/** How often a move step is followed by a fault of the node that took it. */
 export interface MoveCrashPlan {
   readonly probability: number;
-  /** Crashes per run at most. */
+  /** Share of the faults after "moved tasks taken" that are slow replies rather than crashes. */
+  readonly slowReplyShare: number;
+  /** Faults per run at most. */
   readonly countMax: number;
   readonly downMs: { readonly min: number; readonly max: number };
+  readonly slowMs: number;
 }
 
-/** What the crashes act on. */
+/** What the faults act on. */
 export interface MoveCrashHost {
   readonly lines: LogLine[];
   readonly network: MemoryNetwork;
+  readonly nodes: readonly string[];
   endpointOf(node: string): Endpoint;
   kill(node: string): Promise<void>;
   restart(node: string): void;
 }
 
-/** Reactive crashes after move steps. */
+/** Reactive faults after move steps. */
 export class MoveCrashes {
   readonly #plan: MoveCrashPlan;
   readonly #rng: Rng;
   readonly #host: MoveCrashHost;
-  #scannedCount = 0;
-  #crashCount = 0;
-  /** BOUNDED: topology size. Nodes down now, with their restart time. */
+  #faultCount = 0;
+  /** BOUNDED: topology size. Nodes cut off to be killed at the next step. */
+  readonly #toKill = new Set<string>();
+  /** BOUNDED: topology size. Nodes down, with their restart time. */
   readonly #down = new Map<string, number>();
+  /** BOUNDED: topology size. Nodes whose overlay sends are lost, until the time given. */
+  readonly #slow = new Map<string, number>();
 
   constructor(plan: MoveCrashPlan, rng: Rng, host: MoveCrashHost) {
     this.#plan = plan;
@@ -45,34 +56,50 @@ export class MoveCrashes {
     this.#host = host;
   }
 
-  /** Nodes down because of a move crash (a planned fault must not start a second life meanwhile). */
-  isDown(node: string): boolean {
-    return this.#down.has(node);
+  /** Sees each log line as it is written (synchronously, before the node sends anything more). */
+  onLine(line: LogLine): void {
+    const isTaken = line.msg === "moved tasks taken" && Number(line["acceptedCount"]) > 0;
+    if (!isTaken && line.msg !== "queued tasks moved") return;
+    const node = String(line["node"]);
+    if (this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node)) return;
+    if (this.#faultCount >= this.#plan.countMax || this.#rng() >= this.#plan.probability) return;
+    this.#faultCount += 1;
+    const atMs = Number(line["simMs"]);
+    const { network } = this.#host;
+    const from = this.#host.endpointOf(node);
+    if (isTaken && this.#rng() < this.#plan.slowReplyShare) {
+      for (const peer of this.#host.nodes)
+        if (peer !== node) network.setLinkBlocked(from, this.#host.endpointOf(peer), true);
+      this.#slow.set(node, atMs + this.#plan.slowMs);
+      this.#host.lines.push({ msg: "sim: overlay sends lost", node, simMs: atMs, forMs: this.#plan.slowMs });
+      return;
+    }
+    network.setIsolated(from, true);
+    this.#toKill.add(node);
+    this.#host.lines.push({ msg: "sim: node crashing", node, simMs: atMs, after: line.msg });
   }
 
-  /** Reacts to the log lines written since the last step, and restarts nodes whose time came. */
+  /** Kills the nodes cut off since the last step, restarts those whose time came, ends slow replies. */
   async step(nowMs: number): Promise<void> {
-    const { lines } = this.#host;
-    const fresh = lines.slice(this.#scannedCount);
-    this.#scannedCount = lines.length;
-    for (const line of fresh) {
-      const isTaken = line.msg === "moved tasks taken" && Number(line["acceptedCount"]) > 0;
-      if (!isTaken && line.msg !== "queued tasks moved") continue;
-      const node = String(line["node"]);
-      if (this.#down.has(node) || this.#crashCount >= this.#plan.countMax || this.#rng() >= this.#plan.probability)
-        continue;
-      this.#crashCount += 1;
-      // Cut off first, so what it was about to send (the reply, the answer to a probe) never leaves.
-      this.#host.network.setIsolated(this.#host.endpointOf(node), true);
+    const { network } = this.#host;
+    for (const node of this.#toKill) {
       await this.#host.kill(node);
-      lines.push({ msg: "sim: node killed", node, simMs: nowMs, after: line.msg });
+      this.#host.lines.push({ msg: "sim: node killed", node, simMs: nowMs });
       this.#down.set(node, nowMs + randomIntInclusive(this.#rng, this.#plan.downMs.min, this.#plan.downMs.max));
     }
+    this.#toKill.clear();
     for (const [node, restartMs] of this.#down) {
       if (nowMs < restartMs) continue;
       this.#down.delete(node);
-      this.#host.network.setIsolated(this.#host.endpointOf(node), false);
+      network.setIsolated(this.#host.endpointOf(node), false);
       this.#host.restart(node);
+    }
+    for (const [node, untilMs] of this.#slow) {
+      if (nowMs < untilMs) continue;
+      this.#slow.delete(node);
+      const from = this.#host.endpointOf(node);
+      for (const peer of this.#host.nodes)
+        if (peer !== node) network.setLinkBlocked(from, this.#host.endpointOf(peer), false);
     }
   }
 }

@@ -106,9 +106,16 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     inFlightMax: 50_000,
   });
   const lines: LogLine[] = [];
+  let onLine = (_line: LogLine): void => undefined;
   const log = pino(
     { level: "debug", timestamp: () => `,"simMs":${clock.nowMs()}` },
-    { write: (text: string) => void lines.push(JSON.parse(text) as LogLine) },
+    {
+      write: (text: string) => {
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        onLine(line);
+      },
+    },
   );
   const topology = topologyOf(TREE_7);
   const peers = new Map(topology.ids.map((id, i) => [id, nodeEndpoint(i)]));
@@ -194,10 +201,12 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       : new MoveCrashes(options.moveCrashes, seededRng(options.seed * 13 + 3), {
           lines,
           network,
+          nodes: topology.ids,
           endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
           kill: async (node) => await handles.get(node)?.stop(),
           restart: (node) => startNode(topology.mustIndexOf(node)),
         });
+  if (crashes !== undefined) onLine = (line) => crashes.onLine(line);
   let haveOthersJoined = false;
   let isKilled = false;
   let isRestarted = false;

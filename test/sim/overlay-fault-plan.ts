@@ -10,8 +10,10 @@ export const FAULT_TASK_COUNT = 16;
 
 /**
  * The fault plan of one seed. Even seeds: one or two kills with restarts at random times and a
- * partitioned subtree. Odd seeds: up to two crashes right after a move step (a receiver took tasks, a
- * giver committed them), each restarted 100-600 ms later. Every seed: loss and duplication.
+ * partitioned subtree. Odd seeds: up to two faults right after a move step (overlay-crashes.ts): a
+ * crash of a receiver that took tasks or of a giver that committed them, restarted 100-600 ms later,
+ * or a receiver's overlay sends lost for 2.5 s (its reply comes after the giver stopped waiting).
+ * Every seed: loss and duplication.
  */
 export function faultPlan(seed: number): OverlaySimOptions {
   const rng = seededRng(seed * 31 + 7);
@@ -35,7 +37,17 @@ export function faultPlan(seed: number): OverlaySimOptions {
     othersJoinAtMs: 300,
     rebalanceIntervalMs: 300,
     restarts: isCrashSeed ? [] : restarts,
-    ...(isCrashSeed ? { moveCrashes: { probability: 0.5, countMax: 2, downMs: { min: 100, max: 600 } } } : {}),
+    ...(isCrashSeed
+      ? {
+          moveCrashes: {
+            probability: 0.5,
+            slowReplyShare: 0.5,
+            countMax: 2,
+            downMs: { min: 100, max: 600 },
+            slowMs: 2_500,
+          },
+        }
+      : {}),
     ...(partition === undefined ? {} : { partition }),
     simTimeMsMin: 4_500,
     simTimeMsMax: 60_000,
