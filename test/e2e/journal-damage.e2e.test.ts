@@ -120,7 +120,9 @@ describe("journal damage (e2e)", () => {
       expect(String(damaged["msg"])).toContain(`${path}.damaged-1`);
       const loaded = (await logLine(dir, first.child.name, (msg) => msg === "journal loaded"))["unfinished"];
       expect(loaded).toBeGreaterThan(0);
-      expect(loaded).toBeLessThan(1_000);
+      // Random task ids lay the rows out differently each run: the overwritten page may hold rows (some
+      // are lost) or only the task-id index (every row is still read), so at most all 1000 come back.
+      expect(loaded).toBeLessThanOrEqual(1_000);
       expect(existsSync(`${path}.damaged-1`)).toBe(true);
       expect(first.child.process.exitCode).toBeNull();
       signalChild(first.child, "SIGKILL");
