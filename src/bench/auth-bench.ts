@@ -7,7 +7,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
+import { median } from "./report.js";
 import { type BenchSystem, type RunResult, type SystemOptions, startCluster } from "./systems.js";
 
 /** Authenticated ÷ unauthenticated throughput must be at least this. */
@@ -34,12 +34,6 @@ export interface AuthBench {
   readonly runsOff: readonly number[];
   readonly runsOn: readonly number[];
   readonly date: string;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 const cpuPerTask = (run: RunResult): number => run.cpuUsPerTask.load + run.cpuUsPerTask.hub + run.cpuUsPerTask.workers;

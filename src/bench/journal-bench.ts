@@ -10,6 +10,7 @@ import { join } from "node:path";
 
 import { spliceByHeading } from "./auth-bench.js";
 import { killAll, type LogLine } from "./processes.js";
+import { median } from "./report.js";
 import { type BenchSystem, type RunResult, type SystemOptions, startCluster } from "./systems.js";
 
 /** Journal on ÷ journal off throughput at the measured window must be at least this. */
@@ -35,12 +36,6 @@ export interface JournalBenchOptions extends SystemOptions {
   readonly durationS: number;
   readonly warmupS: number;
   readonly latencyWarmupS: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 /** Measures `plain` (running, no journal) against a fresh journaled cluster, alternating. */

@@ -16,6 +16,7 @@ import {
   type RunLength,
   startReplicationCluster,
 } from "./replication-cluster.js";
+import { median } from "./report.js";
 
 /** Hedging target (issue 9 item 5). */
 export const HEDGE_P99_CUT_MIN = 5;
@@ -51,13 +52,6 @@ const ADAPTIVE_CALCULATORS = [
 const ADAPTIVE_WINDOW = 4;
 const ADAPTIVE_COUNT = 600;
 const REPLICATED = { factor: 3, quorum: 2 };
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return 0;
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 /** Per-task figures of one run. */
 export interface RunFigures {

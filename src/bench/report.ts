@@ -56,7 +56,8 @@ export interface BenchSettings {
 export const THROUGHPUT_RATIO_MIN = 0.6;
 export const P99_RATIO_MAX = 2;
 
-function median(values: readonly number[]): number {
+/** The median of `values` (the mean of the middle two for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return 0;

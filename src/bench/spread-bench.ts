@@ -21,6 +21,7 @@ import { parseHostPort } from "../config/load.js";
 import { loadTopologyFile } from "../overlay/files.js";
 import { formatTopology, generateTopology } from "../overlay/generate.js";
 import { decodeDatagram } from "../protocol/codec.js";
+import { median } from "./report.js";
 
 /** The section's heading (spliced into docs/BENCHMARKS.md by it). */
 export const SPREAD_HEADING = "## Finn spread on a 50-node tree of real processes";
@@ -147,14 +148,6 @@ export async function benchSpread(repetitions: number): Promise<SpreadRep[]> {
   } finally {
     await stopChildren(children, 5_000);
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The Markdown section of the results. */
