@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Plants each bug of test/sim/planted/*.patch in a temporary copy of src/, builds it and hunts the
+# Plants each dispatcher bug of test/sim/planted/[0-9R]*.patch (O*: run-overlay-mutants.sh) in a temporary copy of src/, builds it and hunts the
 # checked simulation scenarios on a seed range; reports per bug whether some seed caught it, and the
 # first catching seed and check per scenario. Not part of `npm test`.
 # Usage: npm run sim:mutants -- [--seeds N] [--from S] [NAME-PREFIX ...]
@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 caught=0
 total=0
-for patch in "$root"/test/sim/planted/*.patch; do
+for patch in "$root"/test/sim/planted/[0-9R]*.patch; do
   name=$(basename "$patch" .patch)
   if [ ${#filters[@]} -gt 0 ]; then
     keep=0
