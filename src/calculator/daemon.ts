@@ -3,7 +3,8 @@
  * slices (so heartbeats keep flowing during long tasks), and logs outages and finished tasks.
  */
 import type { Logger } from "pino";
-import { isOverlayAgentPacket, OverlayAgent, type OverlayAgentConfig } from "../overlay/agent.js";
+import { OverlayAgent } from "../overlay/agent.js";
+import { isOverlayAgentPacket, type OverlayAgentConfig } from "../overlay/agent-config.js";
 import type { OverlayQueue } from "../overlay/overlay-queue.js";
 import { encodePacket } from "../protocol/codec.js";
 import type { Packet } from "../protocol/packet.js";
@@ -40,6 +41,8 @@ export interface CalculatorDeps {
 export interface CalculatorHandle {
   readonly core: CalculatorCore;
   readonly counters: Counters;
+  /** The calculator's overlay node (the one overlay shell, src/overlay/agent.ts), when it has one. */
+  readonly overlay: OverlayAgent | undefined;
   stop(): Promise<void>;
 }
 
@@ -120,6 +123,7 @@ export function startCalculator(deps: CalculatorDeps): CalculatorHandle {
   return {
     core,
     counters,
+    overlay: overlayAgent,
     async stop() {
       isStopped = true;
       ticker.stop();

@@ -13,7 +13,7 @@ import { startCalculator } from "../calculator/daemon.js";
 import type { CalculatorCoreConfig } from "../calculator/types.js";
 import { ConfigError, loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { CalculatorFileConfig } from "../config/schema.js";
-import type { OverlayAgentConfig } from "../overlay/agent.js";
+import type { OverlayAgentConfig } from "../overlay/agent-config.js";
 import { loadTopologyFile } from "../overlay/files.js";
 import { CAPACITY_MAX } from "../protocol/limits.js";
 import { systemClock } from "../runtime/clock.js";

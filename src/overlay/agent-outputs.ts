@@ -1,15 +1,20 @@
 /**
  * How an OverlayAgent carries out what its pure echo and move state machines decide: wave and move
- * packets become reliable sends, finished moves become commits on the calculator's queue, and
- * notable steps are logged. Split out of agent.ts to keep that file under the house limit of ~300
+ * packets become reliable sends, finished moves become commits on the node's queue, and notable
+ * steps are logged; and the agent's Finn spread part (spread-node.ts), built from its ports. Split out of agent.ts to keep that file under the house limit of ~300
  * lines. No timers and no sockets of its own: time comes in as nowMs, effects go through AgentPorts.
  */
 import type { Logger } from "pino";
+
+import type { Packet } from "../protocol/packet.js";
+import type { Endpoint } from "../transport/transport.js";
+import type { OverlayAgentDeps } from "./agent-config.js";
 import type { EchoOutput, SubtreeReport } from "./echo.js";
 import { splitReport } from "./echo-parts.js";
 import type { PacketDraft } from "./link.js";
 import type { MoveOutput, MoveQueue } from "./move.js";
 import type { OverlayQueue } from "./overlay-queue.js";
+import { SpreadNode } from "./spread-node.js";
 
 /** What the output handlers need from their OverlayAgent. */
 export interface AgentPorts {
@@ -134,6 +139,11 @@ export class EchoOutputs {
     }
   }
 
+  /** Echo messages sent in wave `waveId` (0 for a wave not remembered). */
+  sentIn(waveId: number): number {
+    return this.#sentPerWave.get(waveId) ?? 0;
+  }
+
   #countWaveMessage(waveId: number): void {
     if (!this.#sentPerWave.has(waveId) && this.#sentPerWave.size >= this.#wavesMax) {
       const oldest = this.#sentPerWave.keys().next();
@@ -141,4 +151,31 @@ export class EchoOutputs {
     }
     this.#sentPerWave.set(waveId, (this.#sentPerWave.get(waveId) ?? 0) + 1);
   }
+}
+
+/** The node's Finn spread, when it knows its dispatcher. */
+export function spreadNodeFor(
+  deps: OverlayAgentDeps,
+  ports: AgentPorts,
+  sendTo: (to: Endpoint, packet: Packet) => void,
+): SpreadNode | undefined {
+  if (deps.dispatcher === undefined) return undefined;
+  const { config } = deps;
+  const acted = deps.observer?.spreadActed;
+  return new SpreadNode(
+    {
+      nodeId: config.nodeId,
+      topology: config.topology,
+      boot: deps.boot ?? config.bootMs,
+      waveTimeoutMs: config.waveTimeoutMs,
+      dispatcher: deps.dispatcher,
+    },
+    {
+      log: ports.log,
+      sendOverlay: (nowMs, to, draft) => ports.send(nowMs, to, draft),
+      sendTo,
+      drop: ports.drop,
+      ...(acted === undefined ? {} : { acted: (waveId: number, share: number) => acted(waveId, share) }),
+    },
+  );
 }

@@ -87,6 +87,8 @@ export class OverlayLink {
   /** Packets meant for an earlier life of this node, or sent by an earlier life of their sender. */
   staleIncarnationCount = 0;
   duplicateCount = 0;
+  /** Packets resent at once, stamped, because their receiver asked (retrySeqs): counted in retransmittedCount too. */
+  restampedCount = 0;
 
   constructor(config: LinkConfig) {
     this.#config = config;
@@ -235,6 +237,7 @@ export class OverlayLink {
       this.#unacked.settle(seq);
       this.#unacked.add(nowMs, seq, { to: peer, packet: { ...send.packet, toBoot: boot } }, this.#config.policy);
       this.#unacked.expedite(nowMs, seq);
+      this.restampedCount += 1;
     }
   }
 }

@@ -24,7 +24,7 @@ import {
 import type { Endpoint } from "../transport/transport.js";
 import { FinnNode, type FinnOutput } from "./finn.js";
 import type { PacketDraft } from "./link.js";
-import { spreadShares } from "./spread-shares.js";
+import { spreadRangeOf, spreadShares } from "./spread-shares.js";
 import type { Topology } from "./tree.js";
 
 /** Spread waves a node keeps state for at once; older ones are forgotten (their stragglers dropped). */
@@ -43,6 +43,8 @@ export interface SpreadPorts {
   sendTo(to: Endpoint, packet: Packet): void;
   /** Counts (and logs) a dropped packet. */
   drop(reason: string): void;
+  /** Observes that this node acted in wave `waveId`, taking `share` tasks (the simulator counts acts). */
+  acted?(waveId: number, share: number): void;
 }
 
 /** Settings of a spread node. */
@@ -187,6 +189,13 @@ export class SpreadNode {
     this.#ports.drop("spread_unknown_claim");
   }
 
+  /** True when onTick has something to do: a claim awaits its answer, or (root) a wave its end. */
+  get hasWork(): boolean {
+    for (const wave of this.#waves.values()) if (wave.claim !== undefined && !wave.claim.isAnswered) return true;
+    for (const batch of this.#batches.values()) if (batch.end === undefined) return true;
+    return false;
+  }
+
   /** Resends unanswered claims; the root ends overdue waves. */
   onTick(nowMs: number): void {
     for (const [waveId, wave] of this.#waves) {
@@ -254,11 +263,9 @@ export class SpreadNode {
   /** Acting: claim this node's share (finn.ts's floor share is not used; spread-shares.ts sums to the batch). */
   #act(nowMs: number, waveId: number, wave: WaveState): void {
     wave.actedCount += 1;
-    const shares = spreadShares(this.#config.topology.slots, wave.count);
-    let first = 0;
-    for (let i = 0; i < this.#index; i += 1) first += shares[i] as number;
-    const count = shares[this.#index] as number;
+    const { first, count } = spreadRangeOf(this.#config.topology, wave.count, this.#index);
     this.#ports.log.info({ batchId: wave.batchId, waveId, first, share: count }, "spread wave: acted");
+    this.#ports.acted?.(waveId, count);
     if (count === 0) return;
     wave.claim = { first, count, sinceMs: nowMs, nextSendMs: nowMs + CLAIM_RESEND_MS, isAnswered: false };
     this.#sendClaim(wave.batchId, wave.claim);

@@ -26,11 +26,29 @@ export function spreadShares(slots: readonly number[], count: number): number[] 
   return shares;
 }
 
-/** Node `index`'s range of task indexes in a batch of `count` tasks over `topology`. */
+/** BOUNDED: one entry per live topology (weakly held), each for the last batch size asked. */
+const rangesCache = new WeakMap<
+  Topology,
+  { readonly count: number; readonly firsts: number[]; readonly shares: number[] }
+>();
+
+/**
+ * Node `index`'s range of task indexes in a batch of `count` tasks over `topology`. The shares are
+ * computed once per topology and count (a simulator's agents share one topology), not once per node.
+ */
 export function spreadRangeOf(topology: Topology, count: number, index: number): { first: number; count: number } {
   assert(index >= 0 && index < topology.size, "node index out of range");
-  const shares = spreadShares(topology.slots, count);
-  let first = 0;
-  for (let i = 0; i < index; i += 1) first += shares[i] as number;
-  return { first, count: shares[index] as number };
+  let cached = rangesCache.get(topology);
+  if (cached === undefined || cached.count !== count) {
+    const shares = spreadShares(topology.slots, count);
+    const firsts: number[] = [];
+    let first = 0;
+    for (const share of shares) {
+      firsts.push(first);
+      first += share;
+    }
+    cached = { count, firsts, shares };
+    rangesCache.set(topology, cached);
+  }
+  return { first: cached.firsts[index] as number, count: cached.shares[index] as number };
 }
