@@ -11,7 +11,7 @@ import type { OverlayPacket } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
 import type { AdminRebalance } from "../protocol/packets.js";
 import type { SpreadClaimed, SpreadStart } from "../protocol/spread-packets.js";
-import type { Endpoint } from "../transport/transport.js";
+import { type Endpoint, endpointKey } from "../transport/transport.js";
 import type { OverlayQueue } from "./overlay-queue.js";
 import type { Topology } from "./tree.js";
 
@@ -93,4 +93,17 @@ export function isOverlayAgentPacket(packet: Packet): packet is OverlayAgentPack
     packet.type === "spread.start" ||
     packet.type === "spread.claimed"
   );
+}
+
+/** BOUNDED: one entry per live peers map (weakly held): a simulator's agents share one. */
+const idsByEndpointCache = new WeakMap<ReadonlyMap<string, Endpoint>, ReadonlyMap<string, string>>();
+
+/** Endpoint key -> node id of a peers map, built once per map (the agent checks senders with it). */
+export function idsByEndpointOf(peers: ReadonlyMap<string, Endpoint>): ReadonlyMap<string, string> {
+  let ids = idsByEndpointCache.get(peers);
+  if (ids === undefined) {
+    ids = new Map([...peers].map(([id, endpoint]) => [endpointKey(endpoint), id]));
+    idsByEndpointCache.set(peers, ids);
+  }
+  return ids;
 }

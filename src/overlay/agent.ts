@@ -17,6 +17,7 @@ import { retryPolicy } from "../reliable/retry-policy.js";
 import { type Endpoint, endpointKey } from "../transport/transport.js";
 import {
   DAEMON_AGENT_LIMITS,
+  idsByEndpointOf,
   type OverlayAgentConfig,
   type OverlayAgentDeps,
   type OverlayAgentPacket,
@@ -291,17 +292,4 @@ export class OverlayAgent {
     if (WARN_DROP_REASONS.has(reason)) this.#log.warn({ reason }, "overlay packet dropped");
     else this.#log.debug({ reason }, "overlay packet dropped");
   }
-}
-
-/** BOUNDED: one entry per live peers map (weakly held): a simulator's agents share one. */
-const idsByEndpointCache = new WeakMap<ReadonlyMap<string, Endpoint>, ReadonlyMap<string, string>>();
-
-/** Endpoint key -> node id of a peers map, built once per map. */
-function idsByEndpointOf(peers: ReadonlyMap<string, Endpoint>): ReadonlyMap<string, string> {
-  let ids = idsByEndpointCache.get(peers);
-  if (ids === undefined) {
-    ids = new Map([...peers].map(([id, endpoint]) => [endpointKey(endpoint), id]));
-    idsByEndpointCache.set(peers, ids);
-  }
-  return ids;
 }
