@@ -14,25 +14,18 @@ import type { Logger } from "pino";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { WaveFinn, WaveFinnDone } from "../protocol/overlay-packets.js";
 import type { Packet } from "../protocol/packet.js";
-import {
-  SPREAD_SHARES_MAX,
-  SPREAD_TASKS_MAX,
-  type SpreadClaimed,
-  type SpreadEnd,
-  type SpreadStart,
-} from "../protocol/spread-packets.js";
+import { SPREAD_TASKS_MAX, type SpreadClaimed, type SpreadStart } from "../protocol/spread-packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { FinnNode, type FinnOutput } from "./finn.js";
 import type { PacketDraft } from "./link.js";
-import { spreadRangeOf, spreadShares } from "./spread-shares.js";
+import { SpreadRootBatches } from "./spread-root.js";
+import { spreadRangeOf } from "./spread-shares.js";
 import type { Topology } from "./tree.js";
 
 /** Spread waves a node keeps state for at once; older ones are forgotten (their stragglers dropped). */
 export const SPREAD_WAVES_MAX = 8;
 /** A claim is resent this often until the dispatcher answers (ms). */
 export const CLAIM_RESEND_MS = 500;
-/** Batches the root remembers (with their end, to answer the dispatcher's repeats); the oldest go first. */
-const ROOT_BATCHES_MAX = 64;
 
 /** What a spread node needs from its agent. */
 export interface SpreadPorts {
@@ -82,26 +75,16 @@ interface WaveState {
   actedCount: number;
 }
 
-/** The root's view of one batch. */
-interface RootBatch {
-  readonly waveId: number;
-  readonly count: number;
-  readonly startedMs: number;
-  readonly replyTo: Endpoint;
-  end: SpreadEnd | undefined;
-}
-
 /** One node's Finn spread. */
 export class SpreadNode {
   readonly #config: SpreadNodeConfig;
   readonly #ports: SpreadPorts;
   readonly #finn: FinnNode;
   readonly #index: number;
-  readonly #isRoot: boolean;
   /** BOUNDED: SPREAD_WAVES_MAX, oldest evicted first (insertion = wave order). */
   readonly #waves = new Map<number, WaveState>();
-  /** Root only. BOUNDED: ROOT_BATCHES_MAX, oldest evicted first (insertion order). */
-  readonly #batches = new Map<string, RootBatch>();
+  /** The root's batches; undefined on other nodes. */
+  readonly #root: SpreadRootBatches | undefined;
   #lastWaveId: number;
 
   constructor(config: SpreadNodeConfig, ports: SpreadPorts) {
@@ -109,7 +92,10 @@ export class SpreadNode {
     this.#config = config;
     this.#ports = ports;
     this.#index = topology.mustIndexOf(nodeId);
-    this.#isRoot = this.#index === topology.root;
+    this.#root =
+      this.#index === topology.root
+        ? new SpreadRootBatches(config, ports, (waveId) => this.#waves.get(waveId))
+        : undefined;
     const ids = (indexes: readonly number[] | undefined): string[] =>
       (indexes ?? []).map((i) => topology.ids[i] as string);
     this.#finn = new FinnNode({
@@ -125,23 +111,15 @@ export class SpreadNode {
 
   /** Root: the dispatcher asks for a wave (a repeat gets the same end once there is one). */
   onStart(nowMs: number, from: Endpoint, start: SpreadStart): void {
-    if (!this.#isRoot) {
+    const root = this.#root;
+    if (root === undefined) {
       this.#ports.drop("spread_not_the_root");
       return;
     }
-    const known = this.#batches.get(start.batchId);
-    if (known !== undefined) {
-      if (known.end !== undefined) this.#ports.sendTo(from, known.end);
-      return;
-    }
+    if (root.answerRepeat(from, start.batchId)) return;
     this.#lastWaveId += 1;
     const waveId = this.#lastWaveId;
-    if (this.#batches.size >= ROOT_BATCHES_MAX) {
-      const oldest = this.#batches.keys().next();
-      if (!oldest.done) this.#batches.delete(oldest.value);
-    }
-    this.#batches.set(start.batchId, { waveId, count: start.count, startedMs: nowMs, replyTo: from, end: undefined });
-    this.#ports.log.info({ batchId: start.batchId, waveId, count: start.count }, "spread wave started");
+    root.add(nowMs, from, start, waveId);
     const wave = this.#newWave(waveId, start.batchId, start.count);
     this.#perform(nowMs, waveId, wave, this.#finn.start(waveId, this.#batchOf(start.count)));
   }
@@ -192,8 +170,7 @@ export class SpreadNode {
   /** True when onTick has something to do: a claim awaits its answer, or (root) a wave its end. */
   get hasWork(): boolean {
     for (const wave of this.#waves.values()) if (wave.claim !== undefined && !wave.claim.isAnswered) return true;
-    for (const batch of this.#batches.values()) if (batch.end === undefined) return true;
-    return false;
+    return this.#root?.hasWork === true;
   }
 
   /** Resends unanswered claims; the root ends overdue waves. */
@@ -211,11 +188,7 @@ export class SpreadNode {
         this.#sendClaim(wave.batchId, claim);
       }
     }
-    if (!this.#isRoot) return;
-    for (const [batchId, batch] of this.#batches) {
-      if (batch.end === undefined && nowMs - batch.startedMs > this.#config.waveTimeoutMs)
-        this.#end(batchId, batch, "timed_out");
-    }
+    this.#root?.onTick(nowMs);
   }
 
   #batchOf(count: number): { itemsTotal: number; slotsTotal: number } {
@@ -301,37 +274,6 @@ export class SpreadNode {
       });
       return;
     }
-    if (output.kind !== "wave_completed") return;
-    for (const [batchId, batch] of this.#batches) {
-      if (batch.waveId === waveId && batch.end === undefined) this.#end(batchId, batch, "done");
-    }
-  }
-
-  /** Root: the wave of `batch` ended; tell the dispatcher (its repeats of spread.start get this again). */
-  #end(batchId: string, batch: RootBatch, status: SpreadEnd["status"]): void {
-    const { topology } = this.#config;
-    const wave = this.#waves.get(batch.waveId);
-    const shares = spreadShares(topology.slots, batch.count);
-    batch.end = {
-      v: PROTOCOL_VERSION,
-      type: "spread.end",
-      from: this.#config.nodeId,
-      batchId,
-      status,
-      waveId: batch.waveId,
-      nodeCount: topology.size,
-      actedCount: wave?.actedCount ?? 0,
-      waveMessages: wave?.sentCount ?? 0,
-      shares: topology.ids.slice(0, SPREAD_SHARES_MAX).map((id, i) => ({ id, share: shares[i] as number })),
-    };
-    const fields = {
-      batchId,
-      waveId: batch.waveId,
-      actedCount: batch.end.actedCount,
-      waveMessages: batch.end.waveMessages,
-    };
-    if (status === "done") this.#ports.log.info(fields, "spread wave done");
-    else this.#ports.log.warn({ ...fields, nodeCount: topology.size }, "spread wave timed out");
-    this.#ports.sendTo(batch.replyTo, batch.end);
+    if (output.kind === "wave_completed") this.#root?.onCompleted(waveId);
   }
 }
