@@ -121,8 +121,17 @@ describe("dashboard with 200 calculators in headless Chromium", () => {
     // The table scrolls inside its box: the last row needs scrolling, the header stays on top.
     const lastRow = '#calc-rows tr[data-id="ovl-g"]';
     expect(await isBelowFold(page, lastRow)).toBe(true);
-    await page.locator(lastRow).scrollIntoViewIfNeeded();
-    expect(await isBelowFold(page, lastRow)).toBe(false);
+    // The dashboard re-renders its rows every refresh, so a row found by one call may be detached by
+    // the next ("Element is not attached to the DOM" under load): find and scroll it in one page call.
+    const scrolledIntoView = async (): Promise<boolean> => {
+      const isFound = await page.evaluate((selector) => {
+        const row = document.querySelector(selector);
+        row?.scrollIntoView({ block: "end" });
+        return row !== null;
+      }, lastRow);
+      return isFound && !(await isBelowFold(page, lastRow));
+    };
+    await expect.poll(scrolledIntoView, { timeout: 10_000, interval: 200 }).toBe(true);
     const headerVisible = await page.evaluate(() => {
       const header = document.querySelector(".scroll thead th");
       const box = document.querySelector(".scroll");
