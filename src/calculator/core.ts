@@ -14,6 +14,7 @@ import { BoundedMap } from "../runtime/bounded-map.js";
 import { type Rng, randomBetween } from "../runtime/rng.js";
 import { SteadyMap } from "../runtime/steady-map.js";
 import type { Endpoint } from "../transport/transport.js";
+import { PendingArrivals } from "./arrivals.js";
 import {
   acceptIncoming,
   type CalculatorState,
@@ -22,6 +23,7 @@ import {
   isQueueFull,
   type RunningTask,
   releaseReserved,
+  resendArrivals,
   reserveQueued,
   start,
   startQueued,
@@ -75,6 +77,7 @@ export class CalculatorCore {
       reserved: new Map(),
       results: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),
       movedTo: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),
+      arrivals: new PendingArrivals(config.capacity + Math.max(1, config.queueMax)),
       runningWakeMs: Number.POSITIVE_INFINITY,
     };
     this.#cancelled = new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs);
@@ -163,6 +166,7 @@ export class CalculatorCore {
    */
   #onCancel(nowMs: number, from: Endpoint, cancel: TaskCancel): CalculatorOutput[] {
     const outputs: CalculatorOutput[] = [];
+    this.#s.arrivals.confirm(cancel.taskId); // the dispatcher knows of this copy: no more announcements
     // Only copies up to the cancel's attempt: a copy placed here later is not stopped by a late cancel.
     const bound = cancel.attempt ?? Number.POSITIVE_INFINITY;
     const running = this.#s.running.get(cancel.taskId);
@@ -196,7 +200,7 @@ export class CalculatorCore {
    */
   nextDeadlineMs(): number {
     if (this.#outageUntilMs !== undefined) return Math.min(this.#outageUntilMs, this.#nextFailureCheckMs);
-    return Math.min(this.#nextHeartbeatMs, this.#nextFailureCheckMs, this.#s.runningWakeMs);
+    return Math.min(this.#nextHeartbeatMs, this.#nextFailureCheckMs, this.#s.runningWakeMs, this.#s.arrivals.wakeMs);
   }
 
   /** Heartbeats, outage start and end, finished computations and owed receipts. */
@@ -222,6 +226,7 @@ export class CalculatorCore {
       runningWakeMs = Math.min(runningWakeMs, this.#wakeOf(task));
     }
     this.#s.runningWakeMs = runningWakeMs;
+    resendArrivals(this.#s, nowMs, outputs);
     this.#s.results.prune(nowMs);
     this.#cancelled.prune(nowMs);
     return outputs;
@@ -237,6 +242,7 @@ export class CalculatorCore {
     // Meant for an earlier life of this calculator (a probe in flight across a restart): never start it.
     if (assign.toBoot !== undefined && assign.toBoot !== this.#config.boot)
       return [{ kind: "packet_dropped", reason: "stale_incarnation", type: assign.type }];
+    this.#s.arrivals.confirm(assign.taskId); // the dispatcher follows a move here: no more announcements
     const cancelledUpTo = this.#cancelled.get(nowMs, assign.taskId);
     if (cancelledUpTo !== undefined && assign.attempt <= cancelledUpTo)
       return [ackOutput(this.#config.nodeId, from, assign.taskId, "cancelled")];

@@ -12,6 +12,7 @@ import { assert } from "../runtime/assert.js";
 import type { BoundedMap } from "../runtime/bounded-map.js";
 import { type Rng, randomBetween } from "../runtime/rng.js";
 import type { Endpoint } from "../transport/transport.js";
+import type { PendingArrivals } from "./arrivals.js";
 import { ackOutput } from "./replies.js";
 import type { CalculatorCoreConfig, CalculatorOutput, QueuedTask } from "./types.js";
 
@@ -48,6 +49,8 @@ export interface CalculatorState {
   readonly results: BoundedMap<TaskId, CachedResult>;
   /** Tasks the overlay moved away, and to whom. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
   readonly movedTo: BoundedMap<TaskId, string>;
+  /** Arrival announcements not yet confirmed by the dispatcher (arrivals.ts). */
+  readonly arrivals: PendingArrivals;
   /** No running task needs a tick before this (ms): lowered as deadlines are set, made exact by onTick. */
   runningWakeMs: number;
 }
@@ -127,7 +130,8 @@ export function releaseReserved(state: CalculatorState, nowMs: number, taskIds: 
 /**
  * Accepts tasks moved here by the overlay, idempotently by id (a task already held counts as
  * accepted). Each accepted task is queued (or started when a slot is free) and the dispatcher is
- * told this node holds it now (`task.ack` moved, holder = this node). Beyond the queue's room: refused.
+ * told this node holds it now (`task.ack` moved, holder = this node), until it confirms. Beyond the
+ * queue's room: refused.
  */
 export function acceptIncoming(
   state: CalculatorState,
@@ -150,8 +154,33 @@ export function acceptIncoming(
     state.movedTo.delete(task.taskId);
     state.queued.push({ ...task, attempt: 1, replyTo: config.dispatcher });
     accepted.push(task.taskId);
-    outputs.push(ackOutput(config.nodeId, config.dispatcher, task.taskId, "moved", config.nodeId));
+    announceArrival(state, nowMs, task.taskId, outputs);
   }
   startQueued(state, nowMs, outputs);
   return { accepted, refused, outputs };
+}
+
+/**
+ * Tells the dispatcher this node holds `taskId` now (`task.ack` moved, holder = this node), and keeps
+ * telling it until the dispatcher confirms with an assign or cancel for the task (arrivals.ts).
+ */
+export function announceArrival(
+  state: CalculatorState,
+  nowMs: number,
+  taskId: TaskId,
+  outputs: CalculatorOutput[],
+): void {
+  const { config } = state;
+  outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId));
+  state.arrivals.add(nowMs, taskId);
+}
+
+/** Resends the arrival announcements due now, for tasks still held here (see announceArrival). */
+export function resendArrivals(state: CalculatorState, nowMs: number, outputs: CalculatorOutput[]): void {
+  const { config } = state;
+  for (const taskId of state.arrivals.due(nowMs)) {
+    if (holds(state, nowMs, taskId))
+      outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId));
+    else state.arrivals.confirm(taskId); // moved on or forgotten: the next holder speaks for it
+  }
 }

@@ -78,6 +78,9 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     case "moved":
       if (ack.holder !== undefined && ack.holder !== ack.from)
         moveCopy(ctx, nowMs, task, ack.from, ack.holder, outputs);
+      // Its arrival announcement, repeated: the move is followed. The assign confirms it (the node
+      // stops announcing) and is answered like a probe.
+      else if (ack.holder === ack.from) sendAssign(ctx, task, copy, outputs);
       break;
     case "queued":
       // Waiting in its holder's queue is an answer: the task timeout counts from when it runs.
