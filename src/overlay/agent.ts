@@ -80,6 +80,7 @@ export class OverlayAgent {
       seqStart: deps.config.bootMs * 1_000,
       boot: Math.max(1, deps.config.bootMs),
       requireBootTypes: new Set(["overlay.move"]),
+      restampAgeMaxMs: deps.config.waveTimeoutMs, // then the offer is presumed moved: never restamp it
     });
     this.#echo = new EchoNode({
       id: nodeId,

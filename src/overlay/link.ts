@@ -54,6 +54,19 @@ export interface LinkConfig {
    * later life: unknown waves and moves are ignored, and an order only moves the node's own tasks.)
    */
   readonly requireBootTypes?: ReadonlySet<ReliablePacket["type"]>;
+  /**
+   * A packet naming no incarnation is restamped for the peer's incarnation only within this long of
+   * its first send (default: no limit); older, it is given up. The daemons pass `waveTimeoutMs`: a
+   * giver presumes an unanswered offer moved then (the dispatcher follows it, and may place the tasks
+   * elsewhere when the receiver restarts), so a later life of the receiver must never take it.
+   */
+  readonly restampAgeMaxMs?: number;
+}
+
+/** A packet awaiting its ack, with the time it was first sent. */
+interface Tracked {
+  readonly send: LinkSend;
+  readonly firstMs: number;
 }
 
 /** Outcome of {@link OverlayLink.onPacket}. */
@@ -72,7 +85,7 @@ export interface LinkReceive {
 export class OverlayLink {
   readonly #config: LinkConfig;
   /** BOUNDED: config.unackedMax; keyed by our seq. */
-  readonly #unacked: RetransmitTable<number, LinkSend>;
+  readonly #unacked: RetransmitTable<number, Tracked>;
   /** BOUNDED: config.dedupMax entries, each kept config.dedupTtlMs. */
   readonly #seen: BoundedMap<string, true>;
   /** BOUNDED: one entry per peer that sent since the last tick, each ≤ ACK_SEQS_MAX seqs (then flushed). */
@@ -89,6 +102,8 @@ export class OverlayLink {
   duplicateCount = 0;
   /** Packets resent at once, stamped, because their receiver asked (retrySeqs): counted in retransmittedCount too. */
   restampedCount = 0;
+  /** Packets naming no incarnation given up unstamped: too old when the peer asked for them stamped. */
+  expiredUnstampedCount = 0;
 
   constructor(config: LinkConfig) {
     this.#config = config;
@@ -142,7 +157,7 @@ export class OverlayLink {
       seq,
     } as ReliablePacket;
     const send: LinkSend = { to, packet };
-    this.#unacked.add(nowMs, seq, send, this.#config.policy);
+    this.#unacked.add(nowMs, seq, { send, firstMs: nowMs }, this.#config.policy);
     return send;
   }
 
@@ -161,7 +176,7 @@ export class OverlayLink {
     if (packet.type === "overlay.ack") {
       if (isForEarlierLife) return { deliver: undefined, ack: undefined, restartedPeer };
       for (const seq of packet.seqs) {
-        if (this.#unacked.get(seq)?.to === packet.from) this.#unacked.settle(seq);
+        if (this.#unacked.get(seq)?.send.to === packet.from) this.#unacked.settle(seq);
       }
       if (packet.boot !== undefined) this.#restamp(nowMs, packet.from, packet.boot, packet.retrySeqs ?? []);
       return { deliver: undefined, ack: undefined, restartedPeer };
@@ -197,7 +212,7 @@ export class OverlayLink {
       if (!this.#acksDue.has(peer)) sends.push(this.#ackOf(peer, [], retrySeqs));
     this.#acksDue.clear();
     this.#retriesDue.clear();
-    for (const entry of this.#unacked.due(nowMs)) sends.push(entry.value);
+    for (const entry of this.#unacked.due(nowMs)) sends.push(entry.value.send);
     return sends;
   }
 
@@ -228,14 +243,25 @@ export class OverlayLink {
 
   /**
    * `peer` (incarnation `boot`) asks for these packets stamped: only those still naming no
-   * incarnation get `boot` and go out again at once; one already naming an incarnation keeps it.
+   * incarnation get `boot` and go out again at once; one already naming an incarnation keeps it. One
+   * first sent more than restampAgeMaxMs ago is given up instead (see LinkConfig.restampAgeMaxMs).
    */
   #restamp(nowMs: number, peer: string, boot: number, retrySeqs: readonly number[]): void {
+    const ageMaxMs = this.#config.restampAgeMaxMs ?? Number.POSITIVE_INFINITY;
     for (const seq of retrySeqs) {
-      const send = this.#unacked.get(seq);
+      const tracked = this.#unacked.get(seq);
+      const send = tracked?.send;
       if (send?.to !== peer || send.packet.type === "overlay.ack" || (send.packet.toBoot ?? 0) !== 0) continue;
       this.#unacked.settle(seq);
-      this.#unacked.add(nowMs, seq, { to: peer, packet: { ...send.packet, toBoot: boot } }, this.#config.policy);
+      if (nowMs - (tracked as Tracked).firstMs > ageMaxMs) {
+        this.expiredUnstampedCount += 1;
+        continue;
+      }
+      const restamped = {
+        send: { to: peer, packet: { ...send.packet, toBoot: boot } },
+        firstMs: (tracked as Tracked).firstMs,
+      };
+      this.#unacked.add(nowMs, seq, restamped, this.#config.policy);
       this.#unacked.expedite(nowMs, seq);
       this.restampedCount += 1;
     }

@@ -8,6 +8,16 @@
  *  - slow reply: right after a receiver took moved tasks, everything it sends to the other overlay
  *    nodes is lost for slowMs (longer than the giver waits for a reply), while it still talks to the
  *    dispatcher: the giver must presume the tasks moved, never take them back.
+ * And faults at the moment a giver first sends a move offer (the harness sees the datagram leave):
+ *  - held offer: the giver's packets to the receiver are lost for holdMs, longer than the giver waits
+ *    for a reply, so it presumes the tasks moved and the dispatcher assigns them to the receiver
+ *    before the giver's resent offer arrives there: the receiver must take it as a duplicate
+ *    (idempotent by task id), never queue a task it holds a second time;
+ *  - receiver restarted before the offer arrives: the receiver is cut off at once (the offer is
+ *    lost), killed, and restarted downMs later (longer than the giver waits and than the dispatcher's
+ *    heartbeat timeout, so the task is placed elsewhere meanwhile): the giver's resends, meant for its
+ *    earlier life, must not be taken by the new one.
+ * And crashes right after a node echoes a wave (its link acks never leave; see #onEchoed).
  * A seeded coin decides; one life at a time per node.
  */
 import type { Rng } from "../../src/runtime/rng.js";
@@ -25,7 +35,24 @@ export interface MoveCrashPlan {
   readonly countMax: number;
   readonly downMs: { readonly min: number; readonly max: number };
   readonly slowMs: number;
+  /** Faults when a giver first sends an offer (none when undefined). */
+  readonly offers?: OfferFaultPlan;
+  /** Crashes right after a node echoes (restarted downMs later), at most countMax per run. */
+  readonly echoCrashes?: { readonly probability: number; readonly countMax: number };
 }
+
+/** Faults at the moment a move offer leaves its giver. */
+export interface OfferFaultPlan {
+  readonly probability: number;
+  /** Share of the offer faults that restart the receiver rather than hold the offer back. */
+  readonly restartShare: number;
+  readonly countMax: number;
+  readonly holdMs: { readonly min: number; readonly max: number };
+  readonly downMs: { readonly min: number; readonly max: number };
+}
+
+/** After a fault, keep the run going this long after it is over (for resends that land late). */
+const SETTLE_MS = 2_500;
 
 /** What the faults act on. */
 export interface MoveCrashHost {
@@ -47,21 +74,39 @@ export class MoveCrashes {
   readonly #toKill = new Set<string>();
   /** BOUNDED: topology size. Nodes down, with their restart time. */
   readonly #down = new Map<string, number>();
+  /** BOUNDED: topology size. How long a node cut off by an offer fault stays down (its own range). */
+  readonly #downMsOf = new Map<string, number>();
   /** BOUNDED: topology size. Nodes whose overlay sends are lost, until the time given. */
   readonly #slow = new Map<string, number>();
+  /** BOUNDED: topology size squared. Giver-to-receiver links blocked, until the time given. */
+  readonly #held = new Map<string, { giver: string; receiver: string; untilMs: number }>();
+  /** BOUNDED: offerFaults.countMax + offers seen in one run (each first send once). Offers already seen. */
+  readonly #offersSeen = new Set<string>();
+  #offerFaultCount = 0;
+  #echoCrashCount = 0;
+  /** The run must go on at least until then (ms): a fault or what follows it is still under way. */
+  busyUntilMs = 0;
 
-  constructor(plan: MoveCrashPlan, rng: Rng, host: MoveCrashHost) {
+  /** Offer faults draw from their own stream, so the move-step faults of a seed stay as they were. */
+  readonly #offerRng: Rng;
+
+  constructor(plan: MoveCrashPlan, rng: Rng, host: MoveCrashHost, offerRng: Rng = rng) {
     this.#plan = plan;
     this.#rng = rng;
     this.#host = host;
+    this.#offerRng = offerRng;
   }
 
   /** Sees each log line as it is written (synchronously, before the node sends anything more). */
   onLine(line: LogLine): void {
+    if (line.msg === "echo wave: my part done") {
+      this.#onEchoed(String(line["node"]), Number(line["simMs"]));
+      return;
+    }
     const isTaken = line.msg === "moved tasks taken" && Number(line["acceptedCount"]) > 0;
     if (!isTaken && line.msg !== "queued tasks moved") return;
     const node = String(line["node"]);
-    if (this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node)) return;
+    if (this.#isBusy(node)) return;
     if (this.#faultCount >= this.#plan.countMax || this.#rng() >= this.#plan.probability) return;
     this.#faultCount += 1;
     const atMs = Number(line["simMs"]);
@@ -79,13 +124,60 @@ export class MoveCrashes {
     this.#host.lines.push({ msg: "sim: node crashing", node, simMs: atMs, after: line.msg });
   }
 
+  /**
+   * A node just sent its echo: maybe crash it before its link acks leave, so its parent resends the
+   * explore; in the first wave after a join that explore names no incarnation, so the node's next life
+   * takes it and echoes the old wave again: the parent must count one echo per child and wave.
+   */
+  #onEchoed(node: string, atMs: number): void {
+    const plan = this.#plan.echoCrashes;
+    if (plan === undefined || this.#echoCrashCount >= plan.countMax || this.#isBusy(node)) return;
+    if (this.#offerRng() >= plan.probability) return;
+    this.#echoCrashCount += 1;
+    this.#host.network.setIsolated(this.#host.endpointOf(node), true);
+    this.#toKill.add(node);
+    this.busyUntilMs = Math.max(this.busyUntilMs, atMs + this.#plan.downMs.max + SETTLE_MS);
+    this.#host.lines.push({ msg: "sim: node crashing", node, simMs: atMs, after: "echo wave: my part done" });
+  }
+
+  #isBusy(node: string): boolean {
+    return this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node);
+  }
+
+  /** A giver sent a move offer (`key`: giver, round, index) to `receiver`: maybe fault it, once per offer. */
+  onOfferSent(giver: string, receiver: string, key: string, atMs: number): void {
+    const plan = this.#plan.offers;
+    if (plan === undefined || this.#offersSeen.has(key) || this.#offerFaultCount >= plan.countMax) return;
+    this.#offersSeen.add(key);
+    if (this.#isBusy(giver) || this.#isBusy(receiver) || this.#offerRng() >= plan.probability) return;
+    this.#offerFaultCount += 1;
+    const { network } = this.#host;
+    if (this.#offerRng() < plan.restartShare) {
+      network.setIsolated(this.#host.endpointOf(receiver), true);
+      this.#toKill.add(receiver);
+      const downMs = randomIntInclusive(this.#offerRng, plan.downMs.min, plan.downMs.max);
+      this.#downMsOf.set(receiver, downMs);
+      this.busyUntilMs = Math.max(this.busyUntilMs, atMs + downMs + SETTLE_MS);
+      this.#host.lines.push({ msg: "sim: node crashing", node: receiver, simMs: atMs, after: "move offered" });
+      return;
+    }
+    const holdMs = randomIntInclusive(this.#offerRng, plan.holdMs.min, plan.holdMs.max);
+    network.setLinkBlocked(this.#host.endpointOf(giver), this.#host.endpointOf(receiver), true);
+    this.#held.set(`${giver}>${receiver}`, { giver, receiver, untilMs: atMs + holdMs });
+    this.busyUntilMs = Math.max(this.busyUntilMs, atMs + holdMs + SETTLE_MS);
+    this.#host.lines.push({ msg: "sim: move offer held back", giver, receiver, simMs: atMs, forMs: holdMs });
+  }
+
   /** Kills the nodes cut off since the last step, restarts those whose time came, ends slow replies. */
   async step(nowMs: number): Promise<void> {
     const { network } = this.#host;
     for (const node of this.#toKill) {
       await this.#host.kill(node);
       this.#host.lines.push({ msg: "sim: node killed", node, simMs: nowMs });
-      this.#down.set(node, nowMs + randomIntInclusive(this.#rng, this.#plan.downMs.min, this.#plan.downMs.max));
+      const downMs =
+        this.#downMsOf.get(node) ?? randomIntInclusive(this.#rng, this.#plan.downMs.min, this.#plan.downMs.max);
+      this.#downMsOf.delete(node);
+      this.#down.set(node, nowMs + downMs);
     }
     this.#toKill.clear();
     for (const [node, restartMs] of this.#down) {
@@ -100,6 +192,11 @@ export class MoveCrashes {
       const from = this.#host.endpointOf(node);
       for (const peer of this.#host.nodes)
         if (peer !== node) network.setLinkBlocked(from, this.#host.endpointOf(peer), false);
+    }
+    for (const [link, held] of this.#held) {
+      if (nowMs < held.untilMs) continue;
+      this.#held.delete(link);
+      network.setLinkBlocked(this.#host.endpointOf(held.giver), this.#host.endpointOf(held.receiver), false);
     }
   }
 }

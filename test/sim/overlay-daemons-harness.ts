@@ -16,7 +16,7 @@ import { ManualClock } from "../../src/runtime/clock.js";
 import { seededRng, seededUuid } from "../../src/runtime/rng.js";
 import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "../../src/sim/sim-configs.js";
 import { MemoryNetwork } from "../../src/transport/memory-network.js";
-import type { Endpoint } from "../../src/transport/transport.js";
+import type { Endpoint, Transport } from "../../src/transport/transport.js";
 import { MoveCrashes, type MoveCrashPlan } from "./overlay-crashes.js";
 
 /** The 7-node tree of config/overlay/tree-7.json. */
@@ -119,6 +119,8 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   );
   const topology = topologyOf(TREE_7);
   const peers = new Map(topology.ids.map((id, i) => [id, nodeEndpoint(i)]));
+  const nodeAt = new Map(topology.ids.map((id, i) => [`${nodeEndpoint(i).host}:${nodeEndpoint(i).port}`, id]));
+  let onOffer = (_giver: string, _receiver: string, _key: string, _atMs: number): void => undefined;
   startDispatcher({
     config: simDispatcherConfig({
       taskTimeoutMs: 300_000,
@@ -159,7 +161,10 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       childSilenceMs: 800,
       bootMs,
     };
-    const transport = network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port);
+    const transport = sniffOffers(network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port), (to, key) => {
+      const receiver = nodeAt.get(`${to.host}:${to.port}`);
+      if (receiver !== undefined) onOffer(id, receiver, key, clock.nowMs());
+    });
     handles.set(
       id,
       startCalculator({
@@ -205,12 +210,16 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
           endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
           kill: async (node) => await handles.get(node)?.stop(),
           restart: (node) => startNode(topology.mustIndexOf(node)),
-        });
-  if (crashes !== undefined) onLine = (line) => crashes.onLine(line);
+        }, seededRng(options.seed * 17 + 5));
+  if (crashes !== undefined) {
+    onLine = (line) => crashes.onLine(line);
+    onOffer = (giver, receiver, key, atMs) => crashes.onOfferSent(giver, receiver, key, atMs);
+  }
   let haveOthersJoined = false;
   let isKilled = false;
   let isRestarted = false;
-  const isDone = (): boolean => isFinished && clock.nowMs() >= (options.simTimeMsMin ?? 0);
+  const isDone = (): boolean =>
+    isFinished && clock.nowMs() >= Math.max(options.simTimeMsMin ?? 0, crashes?.busyUntilMs ?? 0);
   while (!isDone() && clock.nowMs() < options.simTimeMsMax) {
     clock.advance(STEP_MS);
     network.deliverDue(clock.nowMs());
@@ -279,6 +288,27 @@ async function applyFaults(
   for (const index of cutOff) network.setIsolated(nodeEndpoint(index), cut);
   const nodes = cutOff.map((index) => topology.ids[index] as string);
   lines.push({ msg: cut ? "sim: subtree cut off" : "sim: subtree back", nodes, simMs: nowMs });
+}
+
+/**
+ * Reports every overlay move offer `transport` sends (one datagram per packet here: no flush
+ * scheduler), keyed by sender, round and index, before it enters the network.
+ */
+function sniffOffers(transport: Transport, onOffer: (to: Endpoint, key: string) => void): Transport {
+  const decoder = new TextDecoder();
+  return {
+    local: transport.local,
+    send: (to, bytes) => {
+      const text = decoder.decode(bytes);
+      if (text.includes('"type":"overlay.move"')) {
+        const packet = JSON.parse(text) as { from: string; round: number; index: number };
+        onOffer(to, `${packet.from}|${packet.round}|${packet.index}`);
+      }
+      transport.send(to, bytes);
+    },
+    onReceive: (handler) => transport.onReceive(handler),
+    close: () => transport.close(),
+  };
 }
 
 /** A node and all its tree descendants (indexes). */

@@ -45,6 +45,14 @@ export function faultPlan(seed: number): OverlaySimOptions {
             countMax: 2,
             downMs: { min: 100, max: 600 },
             slowMs: 2_500,
+            offers: {
+              probability: 0.3,
+              restartShare: 0.5,
+              countMax: 1,
+              holdMs: { min: 2_600, max: 3_000 },
+              downMs: { min: 2_500, max: 4_000 },
+            },
+            echoCrashes: { probability: 0.1, countMax: 1 },
           },
         }
       : {}),

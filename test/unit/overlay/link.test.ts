@@ -206,4 +206,40 @@ describe("OverlayLink: offers name their receiver's incarnation", () => {
       dropped: "stale_incarnation",
     });
   });
+  it("an unstamped offer older than restampAgeMaxMs is given up, not stamped for whatever life asks (seeds 1019, 1109)", () => {
+    // The giver never heard r#100 before offering; r#100 died without answering. By the time r#200
+    // asks for the offer stamped, the giver has presumed it moved (waveTimeoutMs) and the dispatcher
+    // may have placed its tasks elsewhere: r#200 must not take it.
+    const aged = (id: string, boot: number) =>
+      new OverlayLink({
+        id,
+        unackedMax: 8,
+        dedupMax: 16,
+        dedupTtlMs: 60_000,
+        policy: retryPolicy([100, 200]),
+        boot,
+        seqStart: boot * 1_000,
+        requireBootTypes: new Set(["overlay.move"]),
+        restampAgeMaxMs: 2_000,
+      });
+    const giver = aged("g", 5);
+    const offer = giver.send(0, "r", { type: "overlay.move", round: 1, index: 0, tasks: [] })?.packet as Incoming;
+    const newLife = aged("r", 200);
+    expect(newLife.onPacket(2_500, offer).deliver).toBeUndefined();
+    const [retry] = newLife.onTick(2_501);
+    giver.onPacket(2_502, retry?.packet as Incoming);
+    expect(giver.expiredUnstampedCount).toBe(1);
+    expect(giver.unackedCount).toBe(0); // given up: never resent again
+    expect(giver.onTick(10_000)).toEqual([]);
+    // Within the age it is stamped as before.
+    const young = giver.send(3_000, "r", { type: "overlay.move", round: 1, index: 1, tasks: [] })?.packet as Incoming;
+    expect(young).toMatchObject({ toBoot: 200 }); // the giver knows r#200 now
+    const fresh = aged("g", 6);
+    const unstamped = fresh.send(0, "r", { type: "overlay.move", round: 1, index: 2, tasks: [] })?.packet as Incoming;
+    newLife.onPacket(1_000, unstamped);
+    const [ask] = newLife.onTick(1_001);
+    fresh.onPacket(1_002, ask?.packet as Incoming);
+    const [stamped] = fresh.onTick(1_003);
+    expect(stamped?.packet).toMatchObject({ type: "overlay.move", toBoot: 200 });
+  });
 });
