@@ -203,14 +203,19 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   const crashes =
     options.moveCrashes === undefined
       ? undefined
-      : new MoveCrashes(options.moveCrashes, seededRng(options.seed * 13 + 3), {
-          lines,
-          network,
-          nodes: topology.ids,
-          endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
-          kill: async (node) => await handles.get(node)?.stop(),
-          restart: (node) => startNode(topology.mustIndexOf(node)),
-        }, seededRng(options.seed * 17 + 5));
+      : new MoveCrashes(
+          options.moveCrashes,
+          seededRng(options.seed * 13 + 3),
+          {
+            lines,
+            network,
+            nodes: topology.ids,
+            endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
+            kill: async (node) => await handles.get(node)?.stop(),
+            restart: (node) => startNode(topology.mustIndexOf(node)),
+          },
+          seededRng(options.seed * 17 + 5),
+        );
   if (crashes !== undefined) {
     onLine = (line) => crashes.onLine(line);
     onOffer = (giver, receiver, key, atMs) => crashes.onOfferSent(giver, receiver, key, atMs);
