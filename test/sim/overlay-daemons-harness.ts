@@ -18,6 +18,7 @@ import { simCalculatorConfig, simClientConfig, simDispatcherConfig } from "../..
 import { MemoryNetwork } from "../../src/transport/memory-network.js";
 import type { Endpoint, Transport } from "../../src/transport/transport.js";
 import { MoveCrashes, type MoveCrashPlan } from "./overlay-crashes.js";
+import { type Execution, executionsOf } from "./overlay-invariants.js";
 
 /** The 7-node tree of config/overlay/tree-7.json. */
 export const TREE_7 = {
@@ -67,16 +68,6 @@ export interface OverlaySimReport {
   /** Every execution of every task, on every node and incarnation (BOUNDED: the run's tasks). */
   readonly executions: Map<string, Execution[]>;
   readonly simTimeMs: number;
-}
-
-/** One execution of a task: from its start to its finish, cancel, or the death of its node. */
-export interface Execution {
-  readonly node: string;
-  readonly life: number;
-  readonly startMs: number;
-  endMs: number;
-  /** It computed the result (a finish, not a cancel or the death of its node). */
-  isFinished: boolean;
 }
 
 const DISPATCHER: Endpoint = { host: "10.0.0.1", port: 5555 };
@@ -320,61 +311,5 @@ function sniffOffers(transport: Transport, onOffer: (to: Endpoint, key: string) 
 export function subtreeOf(topology: Topology, index: number): number[] {
   const out = [index];
   for (let k = 0; k < out.length; k += 1) out.push(...(topology.treeChildren[out[k] as number] ?? []));
-  return out;
-}
-
-/** Executions per task from the calculators' log lines: start, then finish, cancel or node death. */
-function executionsOf(lines: readonly LogLine[]): Map<string, Execution[]> {
-  const byTask = new Map<string, Execution[]>();
-  const open = new Map<string, Execution>(); // node|life|task -> running execution
-  const endAll = (prefix: string, atMs: number): void => {
-    for (const [key, execution] of open) {
-      if (!key.startsWith(prefix)) continue;
-      execution.endMs = atMs;
-      open.delete(key);
-    }
-  };
-  for (const line of lines) {
-    const atMs = Number(line["simMs"]);
-    const node = String(line["node"]);
-    const life = Number(line["life"]);
-    const taskId = String(line["taskId"]);
-    const key = `${node}|${life}|${taskId}`;
-    if (line.msg === "task started") {
-      const execution: Execution = { node, life, startMs: atMs, endMs: Number.POSITIVE_INFINITY, isFinished: false };
-      byTask.set(taskId, [...(byTask.get(taskId) ?? []), execution]);
-      open.set(key, execution);
-    } else if (
-      line.msg === "task finished" ||
-      (line.msg === "copy cancelled by the dispatcher" && line["wasRunning"] === true)
-    ) {
-      const execution = open.get(key);
-      if (execution !== undefined) {
-        execution.endMs = atMs;
-        execution.isFinished = line.msg === "task finished";
-      }
-      open.delete(key);
-    } else if (line.msg === "sim: node killed") {
-      endAll(`${node}|`, atMs);
-    }
-  }
-  return byTask;
-}
-
-/** Pairs of executions of one task that overlap in time on two nodes (or two lives of one node). */
-export function overlappingExecutions(executions: ReadonlyMap<string, readonly Execution[]>): string[] {
-  const out: string[] = [];
-  for (const [taskId, list] of executions) {
-    for (let i = 0; i < list.length; i += 1) {
-      for (let j = i + 1; j < list.length; j += 1) {
-        const a = list[i] as Execution;
-        const b = list[j] as Execution;
-        if (a.startMs < b.endMs && b.startMs < a.endMs)
-          out.push(
-            `${taskId}: ${a.node}#${a.life} [${a.startMs}, ${a.endMs}) and ${b.node}#${b.life} [${b.startMs}, ${b.endMs})`,
-          );
-      }
-    }
-  }
   return out;
 }

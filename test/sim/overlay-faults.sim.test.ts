@@ -13,9 +13,9 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { type OverlaySimReport, overlappingExecutions, runOverlayDaemonSim } from "./overlay-daemons-harness.js";
+import { type OverlaySimReport, runOverlayDaemonSim } from "./overlay-daemons-harness.js";
 import { faultPlan, FAULT_TASK_COUNT as TASK_COUNT } from "./overlay-fault-plan.js";
-import { recomputedResults } from "./overlay-invariants.js";
+import { overlappingExecutions, recomputedResults } from "./overlay-invariants.js";
 
 /** Seeds per CI run (the issue asks for at least 200 overlay-daemon seeds). */
 const SEEDS = Number(process.env["OVERLAY_FAULT_SEEDS"] ?? 200);
