@@ -14,9 +14,10 @@ import { assert } from "../runtime/assert.js";
 import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
-import { onCalculatorAck, revokeAbandoned } from "./calculator-acks.js";
-import { expireCalculators, expireCopies, forgetLostCopies, loseCopy, reviveCopies } from "./copy-losses.js";
+import { onCalculatorAck } from "./calculator-acks.js";
+import { expireCalculators, expireCopies } from "./copy-losses.js";
 import { newDispatchContext } from "./dispatch-context.js";
+import { onHeartbeat } from "./heartbeats.js";
 import { scanHedges } from "./hedger.js";
 import { answerQuery, answerStatus } from "./operator-queries.js";
 import { type DispatchContext, drainQueue, reconcile, sendAssign } from "./placement.js";
@@ -241,18 +242,33 @@ export class DispatcherCore {
     table.copyTimeoutWakeMs = copyTimeoutWakeMs;
   }
 
-  /** When (ms) a task arriving now must have its final answer, and the failure it gets at that time. */
-  #deadlineOf(nowMs: number, ownDeadlineMs: number | undefined): Pick<TaskEntry, "deadlineMs" | "expiryReason"> {
+  /**
+   * A task that arrived at `arrivedMs`, with the replication settings and its deadline: by then it must
+   * have its final answer (`queueTimeoutMs`, or its own shorter `ownDeadlineMs`), and the failure it
+   * gets at that time (`timeout` or `deadline`).
+   */
+  #newTask(
+    arrivedMs: number,
+    ownDeadlineMs: number | undefined,
+    fields: Pick<TaskEntry, "taskId" | "clientId" | "client" | "input" | "rounds" | "priority">,
+  ): TaskEntry {
     const { queueTimeoutMs } = this.#config;
-    if (ownDeadlineMs === undefined || ownDeadlineMs > queueTimeoutMs)
-      return { deadlineMs: nowMs + queueTimeoutMs, expiryReason: "timeout" };
-    return { deadlineMs: nowMs + ownDeadlineMs, expiryReason: "deadline" };
+    const isOwn = ownDeadlineMs !== undefined && ownDeadlineMs <= queueTimeoutMs;
+    const { factor, quorum } = this.#ctx.replication;
+    return newTaskEntry({
+      ...fields,
+      arrivedMs,
+      deadlineMs: arrivedMs + (isOwn ? ownDeadlineMs : queueTimeoutMs),
+      expiryReason: isOwn ? "deadline" : "timeout",
+      factor,
+      quorum,
+    });
   }
 
   #onSubmit(nowMs: number, from: Endpoint, submit: TaskSubmit): DispatcherOutput[] {
     const final = this.#finals.get(nowMs, submit.taskId);
     if (final !== undefined) return [{ kind: "send", to: from, packet: final }];
-    const { table, replication } = this.#ctx;
+    const { table } = this.#ctx;
     const known = table.get(submit.taskId);
     if (known !== undefined) {
       if (known.clientId !== undefined && known.clientId !== submit.from)
@@ -262,17 +278,13 @@ export class DispatcherCore {
       return [this.#receipt(known)];
     }
     const outputs: DispatcherOutput[] = [];
-    const task = newTaskEntry({
+    const task = this.#newTask(nowMs, submit.deadlineMs, {
       taskId: submit.taskId,
       clientId: submit.from,
       client: from,
       input: submit.input,
       rounds: submit.rounds,
       priority: submit.priority ?? 0,
-      arrivedMs: nowMs,
-      ...this.#deadlineOf(nowMs, submit.deadlineMs),
-      factor: replication.factor,
-      quorum: replication.quorum,
     });
     const isFull = table.size >= this.#config.tasksMax;
     if (isFull || (!this.registry.hasFreeSlot() && table.queue.size >= this.#config.queueMax)) {
@@ -309,39 +321,8 @@ export class DispatcherCore {
   }
 
   #onHeartbeat(nowMs: number, from: Endpoint, heartbeat: CalcHeartbeat): DispatcherOutput[] {
-    const outcome = this.registry.onHeartbeat(nowMs, from, heartbeat);
-    const outputs: DispatcherOutput[] = [];
-    const calculatorId = heartbeat.from;
-    switch (outcome.kind) {
-      case "stale":
-        return [{ kind: "packet_dropped", reason: "stale_heartbeat", type: heartbeat.type }];
-      case "full":
-        return [{ kind: "packet_dropped", reason: "registry_full", type: heartbeat.type }];
-      case "registered":
-        outputs.push({ kind: "calculator_registered", calculatorId, endpoint: from });
-        break;
-      case "recovered":
-        outputs.push({ kind: "calculator_recovered", calculatorId });
-        reviveCopies(this.#ctx, nowMs, calculatorId, outputs);
-        revokeAbandoned(this.#ctx, nowMs, calculatorId, outputs);
-        break;
-      case "restarted":
-        outputs.push({ kind: "calculator_restarted", calculatorId });
-        // A restart while holding copies is a death the heartbeat timeout did not see.
-        if (outcome.lostTasks.length > 0) this.registry.recordFailure(nowMs, calculatorId, "death");
-        for (const taskId of outcome.lostTasks) {
-          const task = this.#ctx.table.get(taskId);
-          if (task !== undefined) loseCopy(this.#ctx, nowMs, task, calculatorId, "calculator_restarted", outputs);
-        }
-        forgetLostCopies(this.#ctx, nowMs, calculatorId, outputs);
-        break;
-      case "refreshed":
-        break;
-    }
-    if (outcome.kind !== "refreshed") {
-      this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
-    }
-    drainQueue(this.#ctx, nowMs, outputs);
+    const { outputs, isNews } = onHeartbeat(this.#ctx, nowMs, from, heartbeat);
+    if (isNews) this.#registryWakeMs = Math.min(this.#registryWakeMs, nowMs + this.#config.heartbeatTimeoutMs);
     return outputs;
   }
 
@@ -401,21 +382,17 @@ export class DispatcherCore {
    * `deadline` when its own bound was shorter, at the next tick). Outputs as for a submit; no receipt (the client had one before the restart).
    */
   restoreTask(nowMs: number, restored: RestoredTask): DispatcherOutput[] {
-    const { table, replication } = this.#ctx;
+    const { table } = this.#ctx;
     assert(restored.ageMs >= 0, "a restored task's age is not negative");
     if (table.get(restored.taskId) !== undefined || this.#finals.get(nowMs, restored.taskId) !== undefined) return [];
     const outputs: DispatcherOutput[] = [];
-    const task = newTaskEntry({
+    const task = this.#newTask(nowMs - restored.ageMs, restored.deadlineMs, {
       taskId: restored.taskId,
       client: restored.client,
       ...(restored.clientId === undefined ? {} : { clientId: restored.clientId }),
       input: restored.input,
       rounds: restored.rounds,
       priority: restored.priority,
-      arrivedMs: nowMs - restored.ageMs,
-      ...this.#deadlineOf(nowMs - restored.ageMs, restored.deadlineMs),
-      factor: replication.factor,
-      quorum: replication.quorum,
     });
     if (table.size >= this.#config.tasksMax) {
       this.#answer(nowMs, task, this.#failedPacket(task.taskId, "overloaded"), outputs);
