@@ -26,7 +26,7 @@ export async function startAdminDispatcher(
     "127.0.0.1:0",
     ...args,
   ]);
-  const line = await child.waitForLog((l) => l.msg === "dispatcher started", 10_000);
+  const line = await child.waitForLog((l) => l.msg === "dispatcher started", 30_000);
   return { child, port: Number(line["port"]), adminUrl: String(line["admin"]).replace(/\/$/, "") };
 }
 

@@ -47,7 +47,7 @@ export async function startDispatcher(
     "127.0.0.1:0",
     ...args,
   ]);
-  const line = await child.waitForLog((l) => l.msg === "dispatcher started", 10_000);
+  const line = await child.waitForLog((l) => l.msg === "dispatcher started", 30_000);
   return { child, port: Number(line["port"]) };
 }
 
