@@ -15,6 +15,7 @@ import { loadConfigFile, parseConfig, parseHostPort } from "../config/load.js";
 import { DispatcherFileConfig } from "../config/schema.js";
 import { startDispatcher } from "../dispatcher/daemon.js";
 import type { DispatcherCoreConfig } from "../dispatcher/types.js";
+import { threadWriterOf } from "../journal/journal-thread.js";
 import { SqliteJournalStore } from "../journal/sqlite-store.js";
 import { createPlacementPolicy } from "../placement/policies.js";
 import { systemClock } from "../runtime/clock.js";
@@ -146,7 +147,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       clock: systemClock,
       scheduleFlush: flushAfterIo,
       log,
-      ...(store === undefined ? {} : { journal: { store, wallMs: () => Date.now(), scheduleCommit: flushAfterIo } }),
+      ...(store === undefined
+        ? {}
+        : {
+            journal: {
+              store,
+              wallMs: () => Date.now(),
+              scheduleCommit: flushAfterIo,
+              openWriter: () => threadWriterOf(store),
+            },
+          }),
       ...(admin === undefined ? {} : { observe: admin.observe }),
     });
     const server =

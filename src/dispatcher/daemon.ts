@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { createJournalShell, type JournalShell } from "../journal/journal-shell.js";
-import type { JournalStore } from "../journal/journal-store.js";
+import type { JournalAsyncWriter, JournalStore } from "../journal/journal-store.js";
 import type { Clock } from "../runtime/clock.js";
 import { CoreHost } from "../shell/core-host.js";
 import { Counters } from "../shell/counters.js";
@@ -31,6 +31,8 @@ export interface DispatcherDeps {
     /** Wall clock (ms since the epoch). */
     readonly wallMs: () => number;
     readonly scheduleCommit: (commit: () => void) => void;
+    /** Starts the journal's writer thread (commits off this thread); absent: commits on this thread. */
+    readonly openWriter?: () => JournalAsyncWriter;
   };
   /** Sees every non-send output as it is performed (the admin plane's metrics and activity). */
   readonly observe?: (nowMs: number, output: DispatcherOutput) => void;
@@ -147,6 +149,7 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
           resultsMax: deps.config.resultsMax,
           tasksMax: deps.config.tasksMax,
           scheduleCommit: deps.journal.scheduleCommit,
+          ...(deps.journal.openWriter === undefined ? {} : { openWriter: deps.journal.openWriter }),
         });
   const host = new CoreHost(deps.transport, journal?.gate ?? core, () => deps.clock.nowMs(), perform, {
     ...(deps.scheduleFlush === undefined ? {} : { scheduleFlush: deps.scheduleFlush }),
@@ -177,7 +180,7 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
     snapshot,
     async stop() {
       ticker.stop();
-      journal?.stop();
+      await journal?.stop();
       await deps.transport.close();
       log.info({ counters: snapshot(), tasks: core.counts() }, "dispatcher stopped");
     },

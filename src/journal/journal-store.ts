@@ -48,7 +48,50 @@ export interface JournalContents {
 /** Why a write failed (`full`: disk or journal.maxBytes full; `io`: any other I/O error). */
 export type JournalWriteFailure = { readonly code: "full" | "io"; readonly message: string };
 
-/** A durable, bounded store of journal records. Every method is synchronous (group commit per turn). */
+/**
+ * The write half of a store, on a journal a {@link JournalStore} has already checked and loaded. It
+ * runs in the journal's writer thread (journal-thread.ts), with a connection of its own, so the
+ * dispatcher's thread never waits for the disk. Synchronous: the thread does one thing at a time.
+ */
+export interface JournalWriter {
+  /** Makes `records` durable as one transaction; on failure nothing of the batch is stored. */
+  commit(records: readonly JournalRecord[]): JournalWriteFailure | undefined;
+  /** As {@link JournalStore.expire}. */
+  expire(beforeWallMs: number, finalsMax: number): number;
+  /** As {@link JournalStore.checkpoint}. */
+  checkpoint(): void;
+  close(): void;
+}
+
+/**
+ * How a writer thread opens a store's {@link JournalWriter}: it imports `moduleUrl`, which exports
+ * `openJournalWriter(options)`. Keeps the engine in one file: the thread knows no engine.
+ */
+export interface JournalWriterSpec {
+  readonly moduleUrl: string;
+  /** Passed to `openJournalWriter` (structured-cloned into the thread). */
+  readonly options: unknown;
+}
+
+/** What a maintenance round did: answered tasks expired, or why it failed (it is tried again). */
+export type JournalMaintenance = { readonly expired: number } | { readonly error: string };
+
+/**
+ * Commits off the dispatcher's thread (journal-thread.ts; a fake in tests). The gate keeps at most
+ * one commit outstanding; `done` runs once, on the caller's thread, when the batch is durable (no
+ * failure) or nothing of it is stored (a failure). Maintenance runs in order after commits sent before it.
+ */
+export interface JournalAsyncWriter {
+  commit(records: readonly JournalRecord[], done: (failure: JournalWriteFailure | undefined) => void): void;
+  /** Expires answers as {@link JournalStore.expire}, then checkpoints. */
+  maintain(beforeWallMs: number, finalsMax: number, done: (result: JournalMaintenance) => void): void;
+  /** Finishes what was sent, closes the connection and ends the thread. */
+  close(): Promise<void>;
+  /** Time spent storing each recent commit (ms), without the trip to and from the thread; for reports. */
+  readonly storeSamplesMs?: readonly number[];
+}
+
+/** A durable, bounded store of journal records. Every method is synchronous (load, checks, unit tests). */
 export interface JournalStore {
   /** Reads everything back (recovery); damaged records are skipped and reported, never thrown. */
   load(): JournalContents;
@@ -63,5 +106,7 @@ export interface JournalStore {
   checkpoint(): void;
   /** Bytes on disk now (database plus its write-ahead log), for tests and metrics. */
   sizeBytes(): number;
+  /** How a writer thread opens this journal for commits; absent: commits stay on this thread. */
+  writerSpec?(): JournalWriterSpec;
   close(): void;
 }

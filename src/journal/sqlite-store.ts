@@ -9,7 +9,6 @@
  */
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { crc32 } from "node:zlib";
 
 import Database from "libsql";
 
@@ -20,8 +19,12 @@ import type {
   JournalRecord,
   JournalStore,
   JournalWriteFailure,
+  JournalWriterSpec,
 } from "./journal-store.js";
 import { salvageRows, tornLogTail } from "./salvage.js";
+import { inTransaction, recordCrc, SqliteJournalWriter, setWritePragmas } from "./sqlite-writer.js";
+
+export { openJournalWriter, recordCrc } from "./sqlite-writer.js";
 
 /** `PRAGMA application_id` of a udp-cluster journal ("udpj"). */
 export const JOURNAL_APPLICATION_ID = 0x7564706a;
@@ -56,11 +59,6 @@ export interface StoredRow {
   readonly final: string | null;
   readonly final_crc: number | null;
   readonly answered_ms: number | null;
-}
-
-/** CRC-32 of a record bound to its task id, so a record moved to another row fails too. */
-export function recordCrc(taskId: string, text: string): number {
-  return crc32(`${taskId}\n${text}`);
 }
 
 const SCHEMA = `
@@ -111,6 +109,7 @@ export class SqliteJournalStore implements JournalStore {
   #salvaged: { rows: StoredRow[]; notes: string[] } | undefined;
   /** A torn tail found in the write-ahead log before SQLite opened it (reported by load()). */
   readonly #tornTail: string | undefined;
+  #ownWriter: SqliteJournalWriter | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
@@ -153,12 +152,7 @@ export class SqliteJournalStore implements JournalStore {
           );
         }
       }
-      pragma("journal_mode = WAL");
-      pragma(`synchronous = ${this.#options.sync.toUpperCase()}`);
-      pragma("wal_autocheckpoint = 0");
-      pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
-      const pageBytes = Number(pragma("page_size"));
-      pragma(`max_page_count = ${Math.max(16, Math.floor(this.#options.maxBytes / pageBytes))}`);
+      setWritePragmas(db, this.#options);
       if (!existed) {
         db.exec(SCHEMA);
         pragma(`application_id = ${JOURNAL_APPLICATION_ID}`);
@@ -199,7 +193,7 @@ export class SqliteJournalStore implements JournalStore {
     const insert = this.#db.prepare(
       "INSERT OR REPLACE INTO records (task_id, task, task_crc, final, final_crc, answered_ms) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    this.#inTransaction(() => {
+    inTransaction(this.#db, () => {
       for (const r of rows) insert.run(r.task_id, r.task, r.task_crc, r.final, r.final_crc, r.answered_ms);
     });
   }
@@ -233,7 +227,7 @@ export class SqliteJournalStore implements JournalStore {
       const clear = this.#db.prepare(
         "UPDATE records SET final = NULL, final_crc = NULL, answered_ms = NULL WHERE task_id = ?",
       );
-      this.#inTransaction(() => {
+      inTransaction(this.#db, () => {
         for (const taskId of bad) drop.run(taskId);
         for (const taskId of badFinals) clear.run(taskId);
       });
@@ -244,64 +238,25 @@ export class SqliteJournalStore implements JournalStore {
   }
 
   commit(records: readonly JournalRecord[]): JournalWriteFailure | undefined {
-    const putTask = this.#db.prepare(
-      "INSERT INTO records (task_id, task, task_crc) VALUES (?, ?, ?) ON CONFLICT(task_id) DO UPDATE SET task = excluded.task, task_crc = excluded.task_crc",
-    );
-    const putFinal = this.#db.prepare(
-      "INSERT INTO records (task_id, final, final_crc, answered_ms) VALUES (?, ?, ?, ?) ON CONFLICT(task_id) DO UPDATE SET final = excluded.final, final_crc = excluded.final_crc, answered_ms = excluded.answered_ms",
-    );
-    try {
-      this.#inTransaction(() => {
-        for (const record of records) {
-          if (record.kind === "task") {
-            const text = JSON.stringify(record.task);
-            putTask.run(record.task.taskId, text, recordCrc(record.task.taskId, text));
-          } else {
-            const { taskId, packetJson, answeredWallMs } = record.final;
-            putFinal.run(taskId, packetJson, recordCrc(taskId, packetJson), answeredWallMs);
-          }
-        }
-      });
-      return undefined;
-    } catch (error) {
-      const code = (error as { code?: string }).code === "SQLITE_FULL" ? "full" : "io";
-      return { code, message: (error as Error).message };
-    }
-  }
-
-  /**
-   * BEGIN IMMEDIATE ... COMMIT by hand: libsql's transaction() wrapper hides SQLITE_FULL behind the
-   * error of its own ROLLBACK (SQLite has already rolled the transaction back by then).
-   */
-  #inTransaction(body: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      body();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch {
-        // Already rolled back by SQLite (full disk, I/O error): the original error is what matters.
-      }
-      throw error;
-    }
+    return this.#writer().commit(records);
   }
 
   expire(beforeWallMs: number, finalsMax: number): number {
-    const old = this.#db
-      .prepare("DELETE FROM records WHERE answered_ms IS NOT NULL AND answered_ms < ?")
-      .run(beforeWallMs);
-    const extra = this.#db
-      .prepare(
-        "DELETE FROM records WHERE task_id IN (SELECT task_id FROM records WHERE answered_ms IS NOT NULL ORDER BY answered_ms DESC LIMIT -1 OFFSET ?)",
-      )
-      .run(finalsMax);
-    return old.changes + extra.changes;
+    return this.#writer().expire(beforeWallMs, finalsMax);
   }
 
   checkpoint(): void {
-    this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all();
+    this.#writer().checkpoint();
+  }
+
+  /** The store's own connection as a writer (prepared once, after any salvage replaced the connection). */
+  #writer(): SqliteJournalWriter {
+    this.#ownWriter ??= new SqliteJournalWriter(this.#db);
+    return this.#ownWriter;
+  }
+
+  writerSpec(): JournalWriterSpec {
+    return { moduleUrl: import.meta.url, options: this.#options };
   }
 
   sizeBytes(): number {

@@ -42,11 +42,9 @@ describe("journal and per-task deadlines", () => {
   it("records deadlineMs and restores it, counted from the task's arrival", () => {
     const committed: JournalRecord[][] = [];
     let wallMs = 1_000_000;
-    gateOver(new DispatcherCore(testConfig()), committed, () => wallMs).onPacket(
-      0,
-      CLIENT,
-      submit(1, { deadlineMs: 5_000 }),
-    );
+    const gate = gateOver(new DispatcherCore(testConfig({ ackDelayMs: 0 })), committed, () => wallMs);
+    gate.onPacket(0, CLIENT, submit(1, { deadlineMs: 5_000 }));
+    gate.onTick(0); // the receipt is due: the task's record is written before it leaves
     const record = committed.flat()[0];
     expect(record?.kind === "task" ? record.task.deadlineMs : undefined).toBe(5_000);
 

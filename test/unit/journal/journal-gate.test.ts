@@ -84,9 +84,26 @@ describe("JournalGate", () => {
     endTurn();
     const cancelled = gate.onPacket(1, CLIENT, { v: 1, type: "task.cancel", from: "client-1", taskId: task(1) });
     expect(clientPackets(cancelled)).toEqual([]);
+    expect(clientPackets(released)).toEqual([]);
     endTurn();
-    expect(store.committed[1]?.map((r) => r.kind)).toEqual(["final"]);
+    expect(store.committed.at(-1)?.map((r) => r.kind)).toEqual(["final"]);
     expect(clientPackets(released)).toContain("task.failed:cancelled");
+  });
+
+  it("writes a task's record only when its receipt is due; a task answered first costs one record, its answer", () => {
+    const { gate, store, released, endTurn } = setup(50);
+    gate.onPacket(0, CLIENT, submit(1));
+    gate.onPacket(0, CLIENT, submit(2));
+    endTurn();
+    expect(store.committed).toEqual([]); // no receipt promised yet: nothing to store
+    gate.onPacket(10, CLIENT, { v: 1, type: "task.cancel", from: "client-1", taskId: task(1) });
+    endTurn();
+    expect(store.committed.flat().map((r) => r.kind)).toEqual(["final"]);
+    expect(clientPackets(gate.onTick(50))).toEqual([]); // task 2's receipt is due: held behind its record
+    expect(store.committed).toHaveLength(1);
+    endTurn();
+    expect(store.committed[1]?.map((r) => (r.kind === "task" ? r.task.taskId : r.kind))).toEqual([task(2)]);
+    expect(clientPackets(released)).toEqual(["task.failed:cancelled", "task.ack"]);
   });
 
   it("refuses new tasks with overloaded while the store cannot write, acknowledges nothing unstored, and catches up", () => {
