@@ -41,6 +41,16 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     reconcile(ctx, nowMs, task, "replacement", outputs);
     return outputs;
   }
+  if (task !== undefined && task.liveCount === 0 && copy === undefined && ctx.claimHolds.has(task.taskId)) {
+    // Held for a claim (its holder restarted; see holdForClaims): a node saying it holds it gets it.
+    const isClaim =
+      ack.state === "running" || ack.state === "queued" || (ack.state === "moved" && ack.holder === ack.from);
+    if (!isClaim) return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
+    noteClaim(task, ack.from, true);
+    const outputs: DispatcherOutput[] = [];
+    reconcile(ctx, nowMs, task, "replacement", outputs);
+    return outputs;
+  }
   if (task === undefined || task.liveCount === 0) {
     return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
   }

@@ -78,6 +78,7 @@ export function loseCopy(
   if (reason === "task_timeout") ctx.registry.recordFailure(nowMs, calculatorId, "timeout");
   outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
   ctx.survived.replacedCount += 1;
+  if (reason === "calculator_restarted") holdForClaims(ctx, nowMs, task, calculatorId);
   if (task.factor < ctx.replication.factor) {
     // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
     task.factor = ctx.replication.factor;
@@ -126,5 +127,33 @@ export function expireCopies(
   let wakeMs = Number.POSITIVE_INFINITY;
   if (table.get(task.taskId) === task)
     for (const copy of table.liveCopies(task)) wakeMs = Math.min(wakeMs, copy.timeoutMs);
+  return wakeMs;
+}
+
+/**
+ * A restarted overlay node's plain task waits CLAIM_HOLD_SHARE of heartbeatTimeoutMs before it is
+ * placed again, unless a node claims it first: the node may have moved it on just before it died, and
+ * the receiver's claim (its resent arrival announcement) may not have reached us yet, for instance
+ * because the receiver's first heartbeat, which registers it, is still on its way. Placed at once, the
+ * task would run on a third node as well (overlay fault seed 3529 of an earlier plan).
+ */
+function holdForClaims(ctx: DispatchContext, nowMs: number, task: TaskEntry, calculatorId: NodeId): void {
+  if (isReplicated(task) || ctx.registry.get(calculatorId)?.overlayRole === undefined) return;
+  ctx.claimHolds.set(task.taskId, nowMs + ctx.config.heartbeatTimeoutMs * CLAIM_HOLD_SHARE);
+}
+
+/** Share of heartbeatTimeoutMs a restarted overlay node's tasks wait for a claim (see holdForClaims). */
+export const CLAIM_HOLD_SHARE = 0.5;
+
+/** Places the held tasks whose wait for a claim is over; returns when (ms) the next one is due. */
+export function releaseClaimHolds(ctx: DispatchContext, nowMs: number, outputs: DispatcherOutput[]): number {
+  let wakeMs = Number.POSITIVE_INFINITY;
+  for (const [taskId, untilMs] of ctx.claimHolds) {
+    const task = ctx.table.get(taskId);
+    if (task === undefined) ctx.claimHolds.delete(taskId);
+    else if (untilMs <= nowMs)
+      reconcile(ctx, nowMs, task, "replacement", outputs); // deletes the hold
+    else wakeMs = Math.min(wakeMs, untilMs);
+  }
   return wakeMs;
 }

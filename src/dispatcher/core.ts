@@ -15,7 +15,7 @@ import { SteadyMap } from "../runtime/steady-map.js";
 import { type Endpoint, sameEndpoint } from "../transport/transport.js";
 import { AdminRelay } from "./admin-relay.js";
 import { onCalculatorAck } from "./calculator-acks.js";
-import { expireCalculators, expireCopies } from "./copy-losses.js";
+import { expireCalculators, expireCopies, releaseClaimHolds } from "./copy-losses.js";
 import { newDispatchContext } from "./dispatch-context.js";
 import { onHeartbeat } from "./heartbeats.js";
 import { scanHedges } from "./hedger.js";
@@ -184,6 +184,7 @@ export class DispatcherCore {
     let dueMs = Math.min(table.copyTimeoutWakeMs, this.#registryWakeMs, this.#ctx.hedgeWakeMs, this.#ctx.probeWakeMs);
     dueMs = Math.min(dueMs, table.nextAssignDueMs() ?? dueMs, cancels.nextDueMs() ?? dueMs, this.#spread.nextDueMs());
     dueMs = Math.min(dueMs, table.nextDeadlineMs() ?? dueMs);
+    for (const holdUntilMs of this.#ctx.claimHolds.values()) dueMs = Math.min(dueMs, holdUntilMs);
     // Receipts are in due order: every one waits the same ackDelayMs.
     for (const ackDueMs of this.#acksDue.values()) {
       dueMs = Math.min(dueMs, ackDueMs);
@@ -223,6 +224,7 @@ export class DispatcherCore {
     if (ctx.hedgeWakeMs <= nowMs) scanHedges(ctx, nowMs, outputs);
     if (this.#spread.nextDueMs() <= nowMs) outputs.push(...this.#spread.onTick(ctx, nowMs));
     if (ctx.probeWakeMs <= nowMs) ctx.probeWakeMs = Number.POSITIVE_INFINITY; // drainQueue sets it again
+    if (ctx.claimHolds.size > 0) releaseClaimHolds(ctx, nowMs, outputs);
     drainQueue(ctx, nowMs, outputs);
     this.#finals.expire(nowMs);
     return outputs;

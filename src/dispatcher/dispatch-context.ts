@@ -49,5 +49,6 @@ export function newDispatchContext(
     fail,
     hedgeWakeMs: Number.POSITIVE_INFINITY,
     probeWakeMs: Number.POSITIVE_INFINITY,
+    claimHolds: new Map(),
   };
 }

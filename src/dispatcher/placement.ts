@@ -9,7 +9,7 @@
 import type { CalculatorView } from "../placement/placement.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
-import type { NodeId } from "../protocol/packets.js";
+import type { NodeId, TaskId } from "../protocol/packets.js";
 import { assert } from "../runtime/assert.js";
 import type { CancelSender } from "./cancels.js";
 import type { HedgeBudget, LatencySample } from "./hedging.js";
@@ -49,6 +49,11 @@ export interface DispatchContext {
   hedgeWakeMs: number;
   /** When an idle task's lost copies may be asked again (ms); see reviveIfIdle. */
   probeWakeMs: number;
+  /**
+   * Plain tasks lost when an overlay node restarted, not placed again before the time given (ms)
+   * unless a claimant speaks first (see holdForClaims). BOUNDED: tasksMax (entries are table tasks).
+   */
+  readonly claimHolds: Map<TaskId, number>;
 }
 
 /** A task votes (k > 1 or q > 1): every copy on a calculator that never had it, at most maxCopies. */
@@ -68,6 +73,12 @@ export function reconcile(
   kind: CopyKind,
   outputs: DispatcherOutput[],
 ): void {
+  const holdUntilMs = ctx.claimHolds.get(task.taskId);
+  if (holdUntilMs !== undefined) {
+    // A node may hold it through a move its dead giver never confirmed: wait for its claim a moment.
+    if (task.liveCount === 0 && task.claimant === undefined && nowMs < holdUntilMs) return;
+    ctx.claimHolds.delete(task.taskId);
+  }
   if (task.attempts === 0) {
     if (!placeOne(ctx, nowMs, task, "primary", outputs)) {
       requeue(ctx, task);
@@ -203,8 +214,8 @@ export function placeOne(
  * if that holder is lost before it confirms a move the task is placed on the claimant first (where it,
  * or its result, already is) instead of being computed a second time (placement.ts claimantOf).
  */
-export function noteClaim(task: TaskEntry, calculatorId: string): void {
-  if (task.liveCount === 1 && !isReplicated(task)) task.claimant = calculatorId;
+export function noteClaim(task: TaskEntry, calculatorId: string, isHeld = false): void {
+  if ((task.liveCount === 1 || (isHeld && task.liveCount === 0)) && !isReplicated(task)) task.claimant = calculatorId;
 }
 
 /**

@@ -44,8 +44,13 @@ export function onResult(
   }
   const copy = task.copies.get(done.from);
   if (copy === undefined) {
-    noteClaim(task, done.from); // an overlay node that got the task in a move we have not heard of
-    return [drop("not_assigned")];
+    // An overlay node that got the task in a move we have not heard of. If the task waits for such a
+    // claim (its holder restarted), it goes there now and the result is fetched from its cache.
+    const isHeld = ctx.claimHolds.has(task.taskId);
+    noteClaim(task, done.from, isHeld);
+    const outputs = [drop("not_assigned")];
+    if (isHeld && task.liveCount === 0) reconcile(ctx, nowMs, task, "replacement", outputs);
+    return outputs;
   }
   if (task.votes.hasVoted(done.from)) return [drop("duplicate_vote")];
   const outputs: DispatcherOutput[] = [];

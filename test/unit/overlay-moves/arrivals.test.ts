@@ -16,6 +16,7 @@ import {
 } from "../../../src/calculator/arrivals.js";
 import { CalculatorCore } from "../../../src/calculator/core.js";
 import type { CalculatorOutput } from "../../../src/calculator/types.js";
+import { CLAIM_HOLD_SHARE } from "../../../src/dispatcher/copy-losses.js";
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
 import type { Packet } from "../../../src/protocol/packet.js";
@@ -169,5 +170,94 @@ describe("the dispatcher and a repeated announcement", () => {
     );
     expect(assigns).toEqual(["y", Y]);
     expect(core.holderOf(TASK)).toBe("y");
+  });
+});
+
+describe("a restarted overlay node's tasks wait a moment for a claim", () => {
+  const HEARTBEAT_TIMEOUT_MS = 1_000;
+  function cluster(): {
+    core: DispatcherCore;
+    beat: (nowMs: number, from: string, at: typeof X, boot: number) => void;
+  } {
+    const core = new DispatcherCore(
+      simDispatcherConfig({ taskTimeoutMs: 60_000, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, evictAfterMs: 600_000 }),
+    );
+    let seq = 0;
+    const beat = (nowMs: number, from: string, at: typeof X, boot: number): void => {
+      seq += 1;
+      core.onPacket(nowMs, at, {
+        v: 1,
+        type: "calc.heartbeat",
+        from,
+        boot,
+        seq,
+        capacity: 3,
+        running: 0,
+        overlayRole: "node",
+        overlaySlots: 1,
+        overlayParents: [],
+      });
+    };
+    beat(0, "x", X, 1);
+    core.onPacket(0, CLIENT, { v: 1, type: "task.submit", from: "c", taskId: TASK, input: "abc", rounds: 1 });
+    beat(0, "z", Z, 1);
+    expect(core.holderOf(TASK)).toBe("x");
+    return { core, beat };
+  }
+
+  it("a receiver registered only after the giver's restart still gets the task it holds (seed 3529 of an earlier plan)", () => {
+    const { core, beat } = cluster();
+    // x moved the task to y and restarted at once; y's claims were dropped: y was not registered yet.
+    const restarted: DispatcherOutput[] = [];
+    restarted.push(
+      ...core.onPacket(100, X, {
+        v: 1,
+        type: "calc.heartbeat",
+        from: "x",
+        boot: 2,
+        seq: 99,
+        capacity: 3,
+        running: 0,
+        overlayRole: "node",
+        overlaySlots: 1,
+        overlayParents: [],
+      }),
+    );
+    restarted.push(...core.onTick(100));
+    expect(restarted.filter((o) => o.kind === "copy_started")).toEqual([]); // held, not placed on z
+    beat(110, "y", Y, 1);
+    const claimed = core.onPacket(140, Y, {
+      v: 1,
+      type: "task.ack",
+      from: "y",
+      taskId: TASK,
+      state: "moved",
+      holder: "y",
+    });
+    expect(claimed.filter((o) => o.kind === "copy_started")).toEqual([
+      expect.objectContaining({ kind: "copy_started", taskId: TASK, calculatorId: "y" }),
+    ]);
+    expect(core.holderOf(TASK)).toBe("y");
+  });
+
+  it("without a claim the task is placed again once the wait is over", () => {
+    const { core } = cluster();
+    core.onPacket(100, X, {
+      v: 1,
+      type: "calc.heartbeat",
+      from: "x",
+      boot: 2,
+      seq: 99,
+      capacity: 3,
+      running: 0,
+      overlayRole: "node",
+      overlaySlots: 1,
+      overlayParents: [],
+    });
+    expect(core.onTick(100).filter((o) => o.kind === "copy_started")).toEqual([]);
+    const waitMs = HEARTBEAT_TIMEOUT_MS * CLAIM_HOLD_SHARE;
+    expect(core.nextDeadlineMs()).toBeLessThanOrEqual(100 + waitMs);
+    expect(core.onTick(100 + waitMs - 1).filter((o) => o.kind === "copy_started")).toEqual([]);
+    expect(core.onTick(100 + waitMs).filter((o) => o.kind === "copy_started")).toHaveLength(1);
   });
 });
