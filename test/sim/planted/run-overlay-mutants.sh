@@ -5,7 +5,7 @@
 # `npm test`. Usage: npm run sim:overlay-mutants -- [--seeds N] [--from S] [NAME-PREFIX ...]
 set -u
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-seeds=200
+seeds=400
 from=1000
 filters=()
 while [ $# -gt 0 ]; do
