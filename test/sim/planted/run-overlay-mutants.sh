@@ -5,33 +5,19 @@
 # `npm test`. Usage: npm run sim:overlay-mutants -- [--seeds N] [--from S] [NAME-PREFIX ...]
 set -u
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-seeds=400
-from=1000
-filters=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seeds) seeds=$2; shift 2 ;;
-    --from) from=$2; shift 2 ;;
-    *) filters+=("$1"); shift ;;
-  esac
-done
+# shellcheck source=mutants-lib.sh
+source "$root/test/sim/planted/mutants-lib.sh"
+parse_mutant_args 400 1000 "$@"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 caught=0
 total=0
 for patch in "$root"/test/sim/planted/O*.patch; do
   name=$(basename "$patch" .patch)
-  if [ ${#filters[@]} -gt 0 ]; then
-    keep=0
-    for f in "${filters[@]}"; do case "$name" in "$f"*) keep=1 ;; esac; done
-    [ $keep -eq 1 ] || continue
-  fi
+  is_selected "$name" || continue
   total=$((total + 1))
   work="$tmp/$name"
-  mkdir -p "$work"
-  cp -r "$root/src" "$root/test" "$root/package.json" "$root/tsconfig.json" "$root/vitest.config.ts" "$work/"
-  ln -s "$root/node_modules" "$work/node_modules"
-  if ! (cd "$work" && patch -s -p1 < "$patch"); then echo "$name: patch does not apply"; continue; fi
+  plant "$root" "$patch" "$work" src test package.json tsconfig.json vitest.config.ts || continue
   out=$(cd "$work" && OVERLAY_FAULT_SEEDS=$seeds OVERLAY_FAULT_SEED=$from \
     "$root/node_modules/.bin/vitest" run test/sim/overlay-faults.sim.test.ts 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
   first=$(echo "$out" | grep -o '"seed [0-9]*: [^"]*' | head -1 | cut -c2-)
