@@ -131,6 +131,12 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
 
   onPacket(nowMs: number, from: Endpoint, packet: Packet): DispatcherOutput[] {
     const { core } = this.#deps;
+    if (packet.type === "task.cancel" && core.taskState(nowMs, packet.taskId) === "unknown") {
+      // A cancel that overtook its submit: the core answers it `cancelled` at once, with no
+      // task_failed output; that answer is final (the submit gets it too), so it is journaled.
+      const outputs = core.onPacket(nowMs, from, packet);
+      return this.#gate(outputs, core.finalOf(nowMs, packet.taskId) === undefined ? undefined : packet.taskId);
+    }
     if (packet.type !== "task.submit" || core.taskState(nowMs, packet.taskId) !== "unknown") {
       return this.#gate(core.onPacket(nowMs, from, packet));
     }
@@ -196,10 +202,13 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
     this.#pipeline.add({ kind: "task", task });
   }
 
-  /** Records the receipts' tasks and the finals among `outputs`, holds client packets behind unstored records, passes the rest. */
-  #gate(outputs: DispatcherOutput[]): DispatcherOutput[] {
+  /**
+   * Records the receipts' tasks and the finals among `outputs` (and `answeredTaskId`'s, answered
+   * without a task_failed output), holds client packets behind unstored records, passes the rest.
+   */
+  #gate(outputs: DispatcherOutput[], answeredTaskId?: string): DispatcherOutput[] {
     const pipeline = this.#pipeline;
-    const finished = new Set<string>();
+    const finished = new Set<string>(answeredTaskId === undefined ? [] : [answeredTaskId]);
     for (const output of outputs) {
       if (output.kind === "task_completed" || output.kind === "task_failed") {
         finished.add(output.taskId);

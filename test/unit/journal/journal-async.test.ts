@@ -1,8 +1,9 @@
 /**
  * Goal: with commits off the dispatcher's thread (a writer thread), the gate still lets no receipt or
  * answer out before its batch is durable; keeps one batch in flight while the next gathers; on a
- * failed batch refuses new tasks, holds everything and catches up on a retry; and a stop stores what
- * was accepted (even tasks not yet acknowledged), releases it, and only then ends the thread.
+ * failed batch refuses new tasks, holds everything and catches up on a retry; keeps its held
+ * packets and deferred task records within pendingRecordsMax; and a stop stores what was accepted
+ * (even tasks not yet acknowledged), releases it, and only then ends the thread.
  * Method: a real DispatcherCore behind the gate and a fake JournalAsyncWriter whose commits complete
  * only when the test says so, so every interleaving is chosen, not raced.
  */
@@ -64,7 +65,7 @@ const syncStore = (): JournalStore & { syncCommits: number; isClosed: boolean } 
   },
 });
 
-function setup(ackDelayMs = 0) {
+function setup(ackDelayMs = 0, pendingRecordsMax = 100) {
   const core = new DispatcherCore(testConfig({ ackDelayMs }));
   const writer = new FakeWriter();
   const store = syncStore();
@@ -81,7 +82,7 @@ function setup(ackDelayMs = 0) {
     monoMs: () => 0,
     scheduleCommit: (commit) => turnEnds.push(commit),
     retryLater: (retry) => retries.push(retry),
-    pendingRecordsMax: 100,
+    pendingRecordsMax,
     onWriteFailure: (f) => events.push(`failed:${f.code}`),
     onWriteRecovered: () => events.push("recovered"),
   });
@@ -155,6 +156,32 @@ describe("JournalGate with a writer thread", () => {
     expect(events).toEqual(["failed:full", "recovered"]);
     expect(clientPackets(released)).toEqual(["task.ack", "task.failed:cancelled"]);
     expect(clientPackets(gate.onPacket(4, CLIENT, submit(3)))).toEqual([]); // accepted again
+  });
+
+  it("holds at most pendingRecordsMax packets: beyond it the oldest is dropped (counted), never sent early", () => {
+    const { gate, writer, released, endTurn } = setup(0, 4);
+    gate.onPacket(0, CLIENT, submit(1));
+    gate.onTick(0);
+    endTurn(); // task 1's record in flight, its receipt to CLIENT held behind it
+    for (let port = 5001; port <= 5005; port += 1) {
+      // The submitter moves (a NAT rebinding) and resends: each receipt goes to where it is now.
+      expect(clientPackets(gate.onPacket(1, { host: CLIENT.host, port }, submit(1)))).toEqual([]);
+    }
+    expect(gate.droppedHeldCount).toBe(2);
+    expect(released).toEqual([]);
+    writer.complete();
+    const ports = released.flatMap((o) => (o.kind === "send" ? [o.to.port] : []));
+    expect(ports).toEqual([5002, 5003, 5004, 5005]); // the newest four, in order
+  });
+
+  it("defers at most pendingRecordsMax task records: beyond it the oldest is written at once", () => {
+    const { gate, writer, endTurn } = setup(50, 4);
+    for (let n = 1; n <= 4; n += 1) gate.onPacket(0, CLIENT, submit(n));
+    endTurn();
+    expect(writer.calls).toEqual([]); // no receipt due: nothing to store yet
+    gate.onPacket(1, CLIENT, submit(5));
+    endTurn();
+    expect(writer.calls.map((c) => taskIds(c.records))).toEqual([[task(1)]]);
   });
 
   it("a stop stores even tasks not yet acknowledged, releases what waited, and resolves only then", async () => {
