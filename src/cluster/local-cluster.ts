@@ -50,6 +50,24 @@ export function demoCalculatorSettings(options: {
   };
 }
 
+/**
+ * One line telling the operator that the calculators' outages and wrong results are emulated on
+ * purpose (so "calculator outages" in the statistics read as survived faults, not as a malfunction);
+ * undefined when neither is switched on.
+ */
+export function emulatedFaultsNote(options: {
+  readonly failureProbability: number;
+  readonly corruptionProbability: number;
+}): string | undefined {
+  const parts: string[] = [];
+  if (options.failureProbability > 0)
+    parts.push(`an outage of 1-3 s with probability ${options.failureProbability} every 5 s (--failure-probability)`);
+  if (options.corruptionProbability > 0)
+    parts.push(`a wrong result with probability ${options.corruptionProbability} (--corruption-probability)`);
+  if (parts.length === 0) return undefined;
+  return `faults on purpose: each calculator emulates ${parts.join(" and ")}; the cluster must survive them`;
+}
+
 /** Writes the configs this run uses into runDir (so the operator can read and reuse them). */
 export function writeRunConfigs(options: LocalClusterOptions): {
   dispatcher: string;
@@ -160,6 +178,8 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     const { child: dispatcher, address } = await startDispatcherChild(options.runDir, configs.dispatcher, common);
     children.push(dispatcher);
     options.say(`dispatcher on ${address}; logs and configs in ${options.runDir}`);
+    const faultsNote = emulatedFaultsNote(options);
+    if (faultsNote !== undefined) options.say(faultsNote);
     const registered = waitForRegistrations(dispatcher, options.calculatorCount);
     for (let i = 1; i <= options.calculatorCount; i += 1) {
       children.push(

@@ -17,6 +17,7 @@ import { type Child, type LogLine, spawnChild, stopChildren } from "./children.j
 import {
   awaitClient,
   demoCalculatorSettings,
+  emulatedFaultsNote,
   killOnExit,
   type LocalClusterOptions,
   STOP_GRACE_MS,
@@ -129,6 +130,8 @@ export async function runOverlayCluster(options: OverlayClusterOptions): Promise
     options.say(
       `dispatcher on ${address}; overlay of ${topology.size} nodes from ${options.topologyPath}; logs in ${options.runDir}`,
     );
+    const faultsNote = emulatedFaultsNote(options);
+    if (faultsNote !== undefined) options.say(faultsNote);
     const startNode = (i: number, logLevel: string): Child => {
       const id = topology.ids[i] as string;
       const node = spawnChild({

@@ -44,6 +44,7 @@ describe("run-cluster", () => {
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("statistics");
     expect(stderr).toContain("2/2 calculators registered");
+    expect(stderr).not.toContain("faults on purpose"); // --failure-probability 0: none emulated, none announced
     const stats = JSON.parse(readFileSync(join(dir, "stats.json"), "utf8"));
     expect(stats).toMatchObject({ sent: 12, received: 12, succeeded: 12, unanswered: 0 });
     const pids = JSON.parse(readFileSync(join(dir, "pids.json"), "utf8")) as { name: string; pid: number }[];

@@ -45,6 +45,11 @@ describe("Finn spread over a 50-node tree of real processes", () => {
     expect(victims).toHaveLength(KILLED);
 
     // Round 1: kill the victims as soon as the root starts the wave.
+    const victimIds = new Set(victims);
+    let victimTasksReplaced = 0; // round-1 tasks a victim had claimed, re-placed by the dispatcher after its death
+    dispatcher.onLog((line) => {
+      if (line.msg === "task re-placed" && victimIds.has(String(line["calculatorId"]))) victimTasksReplaced += 1;
+    });
     const first = runSpread(port, 400, ["--wait", "--timeout-ms", "120000"], 150_000);
     await waitForMsg(root, "spread wave started", 30_000);
     for (const id of victims) process.kill((nodes.get(id) as { pid: number }).pid, "SIGKILL");
@@ -60,6 +65,12 @@ describe("Finn spread over a 50-node tree of real processes", () => {
     expect(round1.output).toMatchObject({ succeededCount: 400, failedCount: 0 });
     expect(round1.output.claimedCount + round1.output.replacedCount).toBe(400);
     await restarted;
+    // The kills hit the wave's work: a victim had not acted yet (so the wave did not reach all 50), or it
+    // had claimed tasks that its death took away and the dispatcher placed again.
+    expect(
+      { acted: round1.output.actedCount, victimTasksReplaced },
+      "the kills did not land in the middle of the wave",
+    ).toSatisfy(({ acted, victimTasksReplaced: replaced }) => acted < NODES || replaced > 0);
 
     // Round 2, every node alive again: every node acts and claims exactly its share.
     const waveTimes = new Map<string, number>(); // "<batchId> <msg>" -> pino time (ms)
@@ -87,7 +98,8 @@ describe("Finn spread over a 50-node tree of real processes", () => {
     expect(waveMs).toBeGreaterThanOrEqual(0);
     console.log(
       `50-node tree: round 1 ${round1.output.status} (${round1.output.actedCount}/${NODES} acted, ` +
-        `${round1.output.claimedCount} claimed, ${round1.output.replacedCount} re-placed); ` +
+        `${round1.output.claimedCount} claimed, ${round1.output.replacedCount} re-placed, ` +
+        `${victimTasksReplaced} claimed by victims and re-placed); ` +
         `round 2 wave ${waveMs} ms, ${round2.output.waveMessages} messages; echo wave (anchor) ${echoMs} ms`,
     );
 
