@@ -42,6 +42,8 @@ export interface RestoredTask {
   readonly deadlineMs?: number;
   /** How long ago (ms) it arrived, by the wall clock. */
   readonly ageMs: number;
+  /** A spread batch's task: answered to nobody, fetched by id (`cluster result`). */
+  readonly isSilent?: boolean;
 }
 
 export type { FinalPacket } from "./result-store.js";
@@ -252,7 +254,7 @@ export class DispatcherCore {
   #newTask(
     arrivedMs: number,
     ownDeadlineMs: number | undefined,
-    fields: Pick<TaskEntry, "taskId" | "clientId" | "client" | "input" | "rounds" | "priority">,
+    fields: Pick<TaskEntry, "taskId" | "clientId" | "client" | "input" | "rounds" | "priority" | "isSilent">,
   ): TaskEntry {
     const { queueTimeoutMs } = this.#config;
     const isOwn = ownDeadlineMs !== undefined && ownDeadlineMs <= queueTimeoutMs;
@@ -395,6 +397,7 @@ export class DispatcherCore {
       input: restored.input,
       rounds: restored.rounds,
       priority: restored.priority,
+      ...(restored.isSilent === true ? { isSilent: true } : {}),
     });
     if (table.size >= this.#config.tasksMax) {
       this.#answer(nowMs, task, this.#failedPacket(task.taskId, "overloaded"), outputs);

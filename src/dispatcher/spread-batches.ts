@@ -86,25 +86,14 @@ export class SpreadBatches {
     request: AdminSpread,
     finalOf: FinalLookup,
   ): DispatcherOutput[] {
-    const known = this.#batches.get(request.requestId);
+    const known = this.#batches.get(request.requestId) ?? this.#adopt(ctx, nowMs, request, finalOf);
     if (known !== undefined) return this.#answer(from, request, this.#result(known, finalOf));
     if (!this.#limiter.allow("spread", nowMs))
       return [{ kind: "packet_dropped", reason: "rate_limited", type: request.type }];
     const refusal = this.#refusal(ctx, request);
     if (refusal !== undefined) return this.#answer(from, request, this.#emptyResult(request, refusal));
     this.#evictFinished();
-    const batch: Batch = {
-      batchId: request.requestId,
-      count: request.count,
-      createdMs: nowMs,
-      status: "spreading",
-      nextStartMs: nowMs,
-      end: undefined,
-      claimedBy: new Map(),
-      claimants: new Array<string | undefined>(request.count).fill(undefined),
-      claimedCount: 0,
-      replacedCount: 0,
-    };
+    const batch = newBatch(request, nowMs, "spreading", 0);
     for (let i = 0; i < request.count; i += 1) {
       ctx.table.add(
         newTaskEntry({
@@ -187,6 +176,26 @@ export class SpreadBatches {
       else if (nowMs >= batch.nextStartMs) outputs.push(...this.#askRoot(ctx, nowMs, batch));
     }
     return outputs;
+  }
+
+  /**
+   * A repeat of a request this dispatcher does not remember, whose every task it knows (queued,
+   * running or answered): a batch from before a restart, its tasks read back from the journal. Its
+   * wave is over (the dispatcher placed what was unfinished), so it is remembered as `timed_out` with
+   * nothing claimed, and the repeat gets progress again. Undefined when any task is unknown.
+   */
+  #adopt(ctx: DispatchContext, nowMs: number, request: AdminSpread, finalOf: FinalLookup): Batch | undefined {
+    let unfinishedCount = 0;
+    for (let i = 0; i < request.count; i += 1) {
+      const taskId = spreadTaskId(request.requestId, i);
+      if (ctx.table.get(taskId) !== undefined) unfinishedCount += 1;
+      else if (finalOf(taskId) === undefined) return undefined;
+    }
+    this.#evictFinished();
+    if (this.#batches.size >= SPREAD_BATCHES_MAX) return undefined;
+    const batch = newBatch(request, nowMs, "timed_out", unfinishedCount);
+    this.#batches.set(batch.batchId, batch);
+    return batch;
   }
 
   #refusal(ctx: DispatchContext, request: AdminSpread): AdminSpreadResult["status"] | undefined {
@@ -303,6 +312,22 @@ export class SpreadBatches {
       return [{ kind: "packet_dropped", reason: "amplification", type: request.type }];
     return [{ kind: "send", to, packet: result }];
   }
+}
+
+/** A batch remembered for `request` (claims and the wave's end are filled in as they come). */
+function newBatch(request: AdminSpread, nowMs: number, status: Batch["status"], replacedCount: number): Batch {
+  return {
+    batchId: request.requestId,
+    count: request.count,
+    createdMs: nowMs,
+    status,
+    nextStartMs: nowMs,
+    end: undefined,
+    claimedBy: new Map(),
+    claimants: new Array<string | undefined>(request.count).fill(undefined),
+    claimedCount: 0,
+    replacedCount,
+  };
 }
 
 /** Starts the primary copy of a held task on the node that claimed it (replicated tasks get the rest too). */

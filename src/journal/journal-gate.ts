@@ -15,6 +15,7 @@ import type { DispatcherOutput } from "../dispatcher/types.js";
 import { decodeDatagram } from "../protocol/codec.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { Packet } from "../protocol/packet.js";
+import { type AdminSpread, spreadTaskId, spreadTaskInput } from "../protocol/spread-packets.js";
 import { assert } from "../runtime/assert.js";
 import type { HostedCore } from "../shell/core-host.js";
 import type { Endpoint } from "../transport/transport.js";
@@ -31,15 +32,22 @@ export interface JournalGateDeps extends CommitPipelineDeps {
   readonly wallMs: () => number;
 }
 
+/** Packets to a submitter: receipts, answers, and the answer to `cluster spread` (its tasks' receipt). */
 function isClientFacing(
   packet: Packet,
-): packet is Extract<Packet, { type: "task.ack" | "task.result" | "task.failed" }> {
-  return packet.type === "task.ack" || packet.type === "task.result" || packet.type === "task.failed";
+): packet is Extract<Packet, { type: "task.ack" | "task.result" | "task.failed" | "admin.spread.result" }> {
+  return (
+    packet.type === "task.ack" ||
+    packet.type === "task.result" ||
+    packet.type === "task.failed" ||
+    packet.type === "admin.spread.result"
+  );
 }
 
 function heldKey(output: Extract<DispatcherOutput, { kind: "send" }>): string {
-  const taskId = "taskId" in output.packet ? output.packet.taskId : "";
-  return `${output.to.host}|${output.to.port}|${output.packet.type}|${taskId}`;
+  const packet = output.packet;
+  const id = "taskId" in packet ? packet.taskId : "requestId" in packet ? packet.requestId : "";
+  return `${output.to.host}|${output.to.port}|${packet.type}|${id}`;
 }
 
 /** The dispatcher core behind a journal; see the file comment. */
@@ -126,7 +134,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       const ageMs = Math.max(0, wallNowMs - task.arrivedWallMs);
       outputs.push(...core.restoreTask(nowMs, { ...task, client, ageMs }));
     }
-    return this.#gate(outputs);
+    return this.#gate(outputs, undefined, nowMs);
   }
 
   onPacket(nowMs: number, from: Endpoint, packet: Packet): DispatcherOutput[] {
@@ -135,10 +143,15 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       // A cancel that overtook its submit: the core answers it `cancelled` at once, with no
       // task_failed output; that answer is final (the submit gets it too), so it is journaled.
       const outputs = core.onPacket(nowMs, from, packet);
-      return this.#gate(outputs, core.finalOf(nowMs, packet.taskId) === undefined ? undefined : packet.taskId);
+      return this.#gate(outputs, core.finalOf(nowMs, packet.taskId) === undefined ? undefined : packet.taskId, nowMs);
+    }
+    if (packet.type === "admin.spread") {
+      const outputs = core.onPacket(nowMs, from, packet);
+      this.#recordSpread(from, packet, outputs);
+      return this.#gate(outputs, undefined, nowMs);
     }
     if (packet.type !== "task.submit" || core.taskState(nowMs, packet.taskId) !== "unknown") {
-      return this.#gate(core.onPacket(nowMs, from, packet));
+      return this.#gate(core.onPacket(nowMs, from, packet), undefined, nowMs);
     }
     const pipeline = this.#pipeline;
     if (
@@ -170,11 +183,37 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
         arrivedWallMs: this.#deps.wallMs(),
       });
     }
-    return this.#gate(outputs);
+    return this.#gate(outputs, undefined, nowMs);
   }
 
   onTick(nowMs: number): DispatcherOutput[] {
-    return this.#gate(this.#deps.core.onTick(nowMs));
+    return this.#gate(this.#deps.core.onTick(nowMs), undefined, nowMs);
+  }
+
+  /**
+   * A new spread batch (`spread_started`): its tasks are journaled at once, since the answer to the
+   * request (held behind them) is their receipt: it lists their ids for `cluster result`.
+   */
+  #recordSpread(from: Endpoint, request: AdminSpread, outputs: readonly DispatcherOutput[]): void {
+    const started = outputs.find((o) => o.kind === "spread_started");
+    if (started?.kind !== "spread_started") return;
+    const arrivedWallMs = this.#deps.wallMs();
+    for (let i = 0; i < started.count; i += 1) {
+      this.#pipeline.add({
+        kind: "task",
+        task: {
+          taskId: spreadTaskId(started.batchId, i),
+          clientHost: from.host,
+          clientPort: from.port,
+          clientId: request.from,
+          input: spreadTaskInput(started.batchId, i),
+          rounds: request.rounds,
+          priority: 0,
+          arrivedWallMs,
+          isSilent: true,
+        },
+      });
+    }
   }
 
   nextDeadlineMs(): number | undefined {
@@ -206,7 +245,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
    * Records the receipts' tasks and the finals among `outputs` (and `answeredTaskId`'s, answered
    * without a task_failed output), holds client packets behind unstored records, passes the rest.
    */
-  #gate(outputs: DispatcherOutput[], answeredTaskId?: string): DispatcherOutput[] {
+  #gate(outputs: DispatcherOutput[], answeredTaskId: string | undefined, nowMs: number): DispatcherOutput[] {
     const pipeline = this.#pipeline;
     const finished = new Set<string>(answeredTaskId === undefined ? [] : [answeredTaskId]);
     for (const output of outputs) {
@@ -223,7 +262,7 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       }
       const packet = output.packet;
       if (packet.type === "task.ack") this.#writeDeferred(packet.taskId);
-      else if (finished.has(packet.taskId)) {
+      else if (packet.type !== "admin.spread.result" && finished.has(packet.taskId)) {
         finished.delete(packet.taskId);
         const answeredWallMs = this.#deps.wallMs();
         pipeline.add({
@@ -233,6 +272,15 @@ export class JournalGate implements HostedCore<DispatcherOutput> {
       }
       if (pipeline.isIdle) passed.push(output);
       else pipeline.hold(output, heldKey(output));
+    }
+    // Answers sent to nobody (a spread batch's tasks): journaled all the same, for `cluster result`.
+    for (const taskId of finished) {
+      const final = this.#deps.core.finalOf(nowMs, taskId);
+      if (final === undefined) continue;
+      pipeline.add({
+        kind: "final",
+        final: { taskId, packetJson: JSON.stringify(final), answeredWallMs: this.#deps.wallMs() },
+      });
     }
     assert(pipeline.unstoredCount <= this.#deps.pendingRecordsMax + 2, "journal records pending beyond their bound");
     pipeline.schedule();

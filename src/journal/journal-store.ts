@@ -19,6 +19,8 @@ export interface JournaledTask {
   readonly deadlineMs?: number;
   /** Wall-clock time (ms since the epoch) the task arrived at the dispatcher. */
   readonly arrivedWallMs: number;
+  /** A task of a `cluster spread` batch: no packet goes to a client; its answer is fetched by id. */
+  readonly isSilent?: boolean;
 }
 
 /** A final answer as it was sent: the packet's JSON text and when (wall clock, ms) it was given. */
