@@ -1,6 +1,7 @@
 /**
- * An overlay receiver's arrival announcements (`task.ack` moved, holder = itself), resent until the
- * dispatcher confirms it follows the move (it sends an assign or a cancel for that task). One lost
+ * An overlay receiver's arrival announcements (`task.ack` moved, holder = itself, giver), resent until
+ * the dispatcher answers (an assign confirms the move, a cancel refuses it); the task is held unstarted
+ * meanwhile (local-queue.ts `acceptIncoming`). One lost
  * announcement must not decide where a task runs: if the giver dies right after committing a move and
  * the dispatcher never heard the receiver's claim, it places the task again elsewhere while the
  * receiver runs it (overlay fault seeds 1247, 1713, 1731, 1943 before this). The announcement is also
@@ -63,15 +64,15 @@ export class PendingArrivals {
     this.#pending.delete(taskId);
   }
 
-  /** Announcements due for a resend now (each rescheduled, or given up after its last resend). */
-  due(nowMs: number): TaskId[] {
+  /** Announcements due for a resend now (each rescheduled, or given up after its last resend: `isLast`). */
+  due(nowMs: number): { taskId: TaskId; isLast: boolean }[] {
     if (nowMs < this.#wakeMs) return [];
-    const out: TaskId[] = [];
+    const out: { taskId: TaskId; isLast: boolean }[] = [];
     let wakeMs = Number.POSITIVE_INFINITY;
     for (const [taskId, pending] of this.#pending) {
       if (pending.dueMs <= nowMs) {
-        out.push(taskId);
         pending.resendsLeft -= 1;
+        out.push({ taskId, isLast: pending.resendsLeft <= 0 });
         if (pending.resendsLeft <= 0) {
           this.#pending.delete(taskId);
           continue;

@@ -19,6 +19,7 @@ import {
   acceptIncoming,
   type CalculatorState,
   commitMoved,
+  confirmArrived,
   isQueued,
   isQueueFull,
   type RunningTask,
@@ -75,6 +76,7 @@ export class CalculatorCore {
       running: new SteadyMap(),
       queued: [],
       reserved: new Map(),
+      arrived: new Map(),
       results: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),
       movedTo: new BoundedMap(config.resultsCacheMax, config.resultsCacheTtlMs),
       arrivals: new PendingArrivals(config.capacity + Math.max(1, config.queueMax)),
@@ -132,15 +134,22 @@ export class CalculatorCore {
   }
 
   /**
-   * Accepts tasks moved here by the overlay, idempotently by id (a task already held counts as
-   * accepted). Each accepted task is queued (or started when a slot is free) and the dispatcher is
-   * told this node holds it now (`task.ack` moved, holder = this node). Beyond the queue's room: refused.
+   * Accepts tasks moved here by the overlay from `giver`, idempotently by id (a task already held counts
+   * as accepted). Each accepted task is held unstarted and the dispatcher is told this node holds it
+   * now (`task.ack` moved, holder = this node, `giver`) until it confirms the move with an assign (the
+   * task is then queued or started) or refuses it with a cancel. Beyond the queue's room: refused.
    */
   acceptIncoming(
     nowMs: number,
     tasks: readonly MovedTask[],
+    giver: string,
   ): { accepted: TaskId[]; refused: TaskId[]; outputs: CalculatorOutput[] } {
-    return acceptIncoming(this.#s, nowMs, tasks);
+    return acceptIncoming(this.#s, nowMs, tasks, giver);
+  }
+
+  /** Tasks moved here that the dispatcher has not confirmed yet (held, never started). */
+  get arrivedCount(): number {
+    return this.#s.arrived.size;
   }
 
   get completedCount(): number {
@@ -173,6 +182,8 @@ export class CalculatorCore {
     const wasRunning = running !== undefined && running.attempt <= bound && this.#s.running.delete(cancel.taskId);
     const queuedIndex = this.#s.queued.findIndex((task) => task.taskId === cancel.taskId && task.attempt <= bound);
     if (queuedIndex >= 0) this.#s.queued.splice(queuedIndex, 1);
+    // A moved task not confirmed yet: the dispatcher refuses the move (stale, or the task is done).
+    this.#s.arrived.delete(cancel.taskId);
     // Remembered even when nothing ran here yet: the cancel may have overtaken its assign.
     this.#cancelled.set(nowMs, cancel.taskId, Math.max(bound, this.#cancelled.get(nowMs, cancel.taskId) ?? 0));
     if (wasRunning || queuedIndex >= 0) outputs.push({ kind: "task_cancelled", taskId: cancel.taskId, wasRunning });
@@ -260,6 +271,8 @@ export class CalculatorCore {
     if (isQueued(this.#s, assign.taskId)) {
       return [ackOutput(this.#config.nodeId, from, assign.taskId, "queued")];
     }
+    // A moved task held until now: the dispatcher follows the move, so it is queued or started below.
+    confirmArrived(this.#s, assign.taskId);
     const task: QueuedTask = {
       taskId: assign.taskId,
       attempt: assign.attempt,
@@ -320,7 +333,7 @@ export class CalculatorCore {
         boot: this.#config.boot,
         seq: this.#seq,
         capacity: this.#config.capacity + this.#config.queueMax,
-        running: this.#s.running.size + this.#s.queued.length + this.#s.reserved.size,
+        running: this.#s.running.size + this.#s.queued.length + this.#s.reserved.size + this.#s.arrived.size,
         ...(this.#config.overlayRole === undefined
           ? {}
           : {

@@ -145,8 +145,8 @@ function overlayQueueOf(core: CalculatorCore, host: CoreHost<CalculatorOutput>, 
     reserveQueued: (countMax) => core.reserveQueued(countMax),
     commitMoved: (nowMs, taskIds, holder) => core.commitMoved(nowMs, taskIds, holder),
     releaseReserved: (nowMs, taskIds) => host.apply(core.releaseReserved(nowMs, taskIds)),
-    acceptIncoming: (nowMs, tasks) => {
-      const { accepted, refused, outputs } = core.acceptIncoming(nowMs, tasks);
+    acceptIncoming: (nowMs, tasks, giver) => {
+      const { accepted, refused, outputs } = core.acceptIncoming(nowMs, tasks, giver);
       log.debug({ acceptedCount: accepted.length, refusedCount: refused.length }, "moved tasks taken");
       host.apply(outputs);
       return { accepted, refused };

@@ -45,6 +45,12 @@ export interface CalculatorState {
   readonly queued: QueuedTask[];
   /** BOUNDED: taken from queued, so queued + reserved never exceed config.queueMax. */
   readonly reserved: Map<TaskId, QueuedTask>;
+  /**
+   * Tasks moved here that the dispatcher has not confirmed yet, each with the node it came from: never
+   * started (nor offered on) until the dispatcher's assign confirms the move, dropped on its cancel or
+   * when the announcement is given up. BOUNDED: counted with queued and reserved against config.queueMax.
+   */
+  readonly arrived: Map<TaskId, { readonly task: MovedTask; readonly giver: string }>;
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly results: BoundedMap<TaskId, CachedResult>;
   /** Tasks the overlay moved away, and to whom. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
@@ -83,7 +89,7 @@ export function startQueued(state: CalculatorState, nowMs: number, outputs: Calc
 
 /** True when the local queue (queued and reserved tasks) has no room left. */
 export function isQueueFull(state: CalculatorState): boolean {
-  return state.queued.length + state.reserved.size >= state.config.queueMax;
+  return state.queued.length + state.reserved.size + state.arrived.size >= state.config.queueMax;
 }
 
 /** True when `taskId` is queued or reserved for a move here. */
@@ -91,9 +97,14 @@ export function isQueued(state: CalculatorState, taskId: TaskId): boolean {
   return state.reserved.has(taskId) || state.queued.some((task) => task.taskId === taskId);
 }
 
-/** True when this calculator holds `taskId`: running, queued, reserved, or recently answered. */
+/** True when this calculator holds `taskId`: running, queued, reserved, arrived unconfirmed, or recently answered. */
 export function holds(state: CalculatorState, nowMs: number, taskId: TaskId): boolean {
-  return state.running.has(taskId) || isQueued(state, taskId) || state.results.has(nowMs, taskId);
+  return (
+    state.running.has(taskId) ||
+    isQueued(state, taskId) ||
+    state.arrived.has(taskId) ||
+    state.results.has(nowMs, taskId)
+  );
 }
 
 /**
@@ -128,17 +139,20 @@ export function releaseReserved(state: CalculatorState, nowMs: number, taskIds: 
 }
 
 /**
- * Accepts tasks moved here by the overlay, idempotently by id (a task already held counts as
- * accepted). Each accepted task is queued (or started when a slot is free) and the dispatcher is
- * told this node holds it now (`task.ack` moved, holder = this node), until it confirms. Beyond the
- * queue's room: refused.
+ * Accepts tasks moved here by the overlay from `giver`, idempotently by id (a task already held counts
+ * as accepted). Each accepted task is HELD, not queued: the dispatcher is told this node holds it now
+ * (`task.ack` moved, holder = this node, `giver`), until it answers. Its assign confirms the move and
+ * queues or starts the task (`confirmArrived`); its cancel (the task is finished, unknown, or placed
+ * elsewhere since: a stale offer) drops it. A giver cut off and declared dead may resend an offer after
+ * the dispatcher placed its tasks elsewhere; started at once, such a task ran twice. Beyond the queue's
+ * room: refused.
  */
 export function acceptIncoming(
   state: CalculatorState,
   nowMs: number,
   tasks: readonly MovedTask[],
+  giver: string,
 ): { accepted: TaskId[]; refused: TaskId[]; outputs: CalculatorOutput[] } {
-  const { config } = state;
   const outputs: CalculatorOutput[] = [];
   const accepted: TaskId[] = [];
   const refused: TaskId[] = [];
@@ -152,35 +166,54 @@ export function acceptIncoming(
       continue;
     }
     state.movedTo.delete(task.taskId);
-    state.queued.push({ ...task, attempt: 1, replyTo: config.dispatcher });
+    state.arrived.set(task.taskId, { task, giver });
     accepted.push(task.taskId);
-    announceArrival(state, nowMs, task.taskId, outputs);
+    announceArrival(state, nowMs, task.taskId, giver, outputs);
   }
-  startQueued(state, nowMs, outputs);
   return { accepted, refused, outputs };
 }
 
 /**
- * Tells the dispatcher this node holds `taskId` now (`task.ack` moved, holder = this node), and keeps
- * telling it until the dispatcher confirms with an assign or cancel for the task (arrivals.ts).
+ * The dispatcher confirmed an arrived task (its assign, `attempt`, answered to `replyTo`): it leaves
+ * the arrivals and is returned to be queued or started like any assign. Undefined when not arrived.
+ */
+export function confirmArrived(state: CalculatorState, taskId: TaskId): MovedTask | undefined {
+  const arrived = state.arrived.get(taskId);
+  if (arrived === undefined) return undefined;
+  state.arrived.delete(taskId);
+  return arrived.task;
+}
+
+/**
+ * Tells the dispatcher this node holds `taskId` now, moved from `giver` (`task.ack` moved, holder =
+ * this node), and keeps telling it until the dispatcher answers with an assign or cancel (arrivals.ts).
  */
 export function announceArrival(
   state: CalculatorState,
   nowMs: number,
   taskId: TaskId,
+  giver: string,
   outputs: CalculatorOutput[],
 ): void {
   const { config } = state;
-  outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId));
+  outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId, undefined, giver));
   state.arrivals.add(nowMs, taskId);
 }
 
-/** Resends the arrival announcements due now, for tasks still held here (see announceArrival). */
+/**
+ * Resends the arrival announcements due now, for tasks still arrived unconfirmed here. An arrival whose
+ * announcement is given up (no answer after its last resend) is dropped: the dispatcher places it,
+ * and an assign that follows the move later carries the task anyway.
+ */
 export function resendArrivals(state: CalculatorState, nowMs: number, outputs: CalculatorOutput[]): void {
   const { config } = state;
-  for (const taskId of state.arrivals.due(nowMs)) {
-    if (holds(state, nowMs, taskId))
-      outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId));
-    else state.arrivals.confirm(taskId); // moved on or forgotten: the next holder speaks for it
+  for (const { taskId, isLast } of state.arrivals.due(nowMs)) {
+    const arrived = state.arrived.get(taskId);
+    if (arrived === undefined) {
+      state.arrivals.confirm(taskId); // confirmed, moved on or forgotten: nothing to announce
+      continue;
+    }
+    outputs.push(ackOutput(config.nodeId, config.dispatcher, taskId, "moved", config.nodeId, undefined, arrived.giver));
+    if (isLast) state.arrived.delete(taskId);
   }
 }

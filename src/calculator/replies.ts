@@ -11,7 +11,8 @@ import type { CalculatorOutput } from "./types.js";
 
 /**
  * A `task.ack` from calculator `from` to `to`; `holder` names the node holding a moved task, `attempt`
- * echoes the attempt bound of the cancel a `cancelled` ack answers.
+ * echoes the attempt bound of the cancel a `cancelled` ack answers, `giver` names the node an arrival
+ * announcement's task came from.
  */
 export function ackOutput(
   from: NodeId,
@@ -20,6 +21,7 @@ export function ackOutput(
   state: "running" | "busy" | "queued" | "moved" | "cancelled",
   holder?: string,
   attempt?: number,
+  giver?: string,
 ): CalculatorOutput {
   const packet = {
     v: PROTOCOL_VERSION,
@@ -29,6 +31,7 @@ export function ackOutput(
     state,
     ...(holder === undefined ? {} : { holder }),
     ...(attempt === undefined ? {} : { attempt }),
+    ...(giver === undefined ? {} : { giver }),
   } as const;
   return { kind: "send", to, packet };
 }

@@ -5,6 +5,7 @@
  * DispatcherOutput values.
  */
 
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import type { TaskAck } from "../protocol/packets.js";
 import type { Endpoint } from "../transport/transport.js";
 import { loseCopy } from "./copy-losses.js";
@@ -51,6 +52,7 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     reconcile(ctx, nowMs, task, "replacement", outputs);
     return outputs;
   }
+  if (ack.state === "moved" && ack.holder === ack.from) return onArrival(ctx, nowMs, task, ack);
   if (task === undefined || task.liveCount === 0) {
     return [{ kind: "packet_dropped", reason: "unknown_task", type: ack.type }];
   }
@@ -63,21 +65,11 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     return [{ kind: "packet_dropped", reason: "revoked_copy", type: ack.type }, ...outputs];
   }
   if (copy?.state !== "live") {
-    // Overlay mode: an arrival announcement ("moved", holder = itself) is only a hint. A move is
-    // honoured only from the node that held the task (issue 12: any registered calculator could
-    // otherwise claim any live task), so probe the holder now; its "moved" answer, naming the new
-    // holder, is what moves the copy (the case below). A stale running/queued receipt from an
-    // abandoned copy is dropped and never pulls the task back.
-    if (ack.state !== "moved" || ack.holder !== ack.from || task.liveCount !== 1) {
-      // A receipt from a node that never had a copy: it holds the task through a move we have not
-      // heard of (its announcement was lost). Not followed, but remembered as a claim (see below).
-      if (copy === undefined && (ack.state === "running" || ack.state === "queued")) noteClaim(task, ack.from);
-      return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
-    }
-    const [holder] = ctx.table.liveCopies(task);
-    if (holder !== undefined) sendAssign(ctx, task, holder, outputs);
-    noteClaim(task, ack.from);
-    return outputs;
+    // A receipt from a node that never had a copy: it holds the task through a move we have not heard
+    // of. Not followed (a stale running/queued receipt from an abandoned copy never pulls the task
+    // back), but remembered as a claim (see noteClaim).
+    if (copy === undefined && (ack.state === "running" || ack.state === "queued")) noteClaim(task, ack.from);
+    return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
   }
   switch (ack.state) {
     case "busy":
@@ -88,9 +80,6 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
     case "moved":
       if (ack.holder !== undefined && ack.holder !== ack.from)
         moveCopy(ctx, nowMs, task, ack.from, ack.holder, outputs);
-      // Its arrival announcement, repeated: the move is followed. The assign confirms it (the node
-      // stops announcing) and is answered like a probe.
-      else if (ack.holder === ack.from) sendAssign(ctx, task, copy, outputs);
       break;
     case "queued":
       // Waiting in its holder's queue is an answer: the task timeout counts from when it runs.
@@ -103,7 +92,63 @@ export function onCalculatorAck(ctx: DispatchContext, nowMs: number, from: Endpo
   return outputs;
 }
 
-/** The overlay moved a task's copy from `fromId` to `toId`: follow it, without resending it. */
+/**
+ * An overlay node announces a task moved to it from `ack.giver` (`task.ack` moved, holder = itself).
+ * It holds the task unstarted until we answer, and we remain the one authority on where the task is:
+ *  - its copy there is live (we followed the move): the assign confirms it, and the task starts there;
+ *  - the giver's copy is live: probe the giver, whose `moved` answer naming this node moves the copy
+ *    and sends the confirming assign (moveCopy); the announcement is remembered as a claim, so the
+ *    task goes there first if the giver is lost before answering;
+ *  - otherwise the move is stale or the task is done: the task was answered (unknown here), or placed
+ *    elsewhere since (its giver was declared dead or timed out, perhaps cut off while it sent the
+ *    offer, and resent it when it came back in the same life). A cancel refuses it; started, it would
+ *    run twice.
+ * A node with no giver (an older calculator) is followed as before: the single holder is probed.
+ */
+function onArrival(ctx: DispatchContext, nowMs: number, task: TaskEntry | undefined, ack: TaskAck): DispatcherOutput[] {
+  const outputs: DispatcherOutput[] = [];
+  if (task === undefined) {
+    refuseUnknown(ctx, ack, outputs);
+    return outputs;
+  }
+  const mine = task.copies.get(ack.from);
+  if (mine?.state === "live") {
+    sendAssign(ctx, task, mine, outputs);
+    return outputs;
+  }
+  const giverCopy =
+    ack.giver === undefined
+      ? task.liveCount === 1
+        ? ctx.table.liveCopies(task).next().value
+        : undefined
+      : task.copies.get(ack.giver);
+  if (giverCopy?.state === "live" && giverCopy.calculatorId !== ack.from) {
+    sendAssign(ctx, task, giverCopy, outputs);
+    noteClaim(task, ack.from);
+    return outputs;
+  }
+  if (ack.giver === undefined) return [{ kind: "packet_dropped", reason: "not_assigned", type: ack.type }];
+  // Bounded by the copy counter: a copy placed there later (a higher attempt) is not refused.
+  ctx.cancels.cancel(nowMs, ctx.registry, task.taskId, ack.from, task.attempts, outputs);
+  outputs.push({ kind: "arrival_refused", taskId: task.taskId, calculatorId: ack.from, reason: "stale" });
+  return outputs;
+}
+
+/** Refuses an arrival of a task we no longer know (answered, or never ours): a cancel of every copy. */
+function refuseUnknown(ctx: DispatchContext, ack: TaskAck, outputs: DispatcherOutput[]): void {
+  const calculator = ctx.registry.get(ack.from);
+  if (calculator === undefined) return;
+  // Not tracked for resends: the node resends its announcement until answered, and each gets this.
+  const packet = { v: PROTOCOL_VERSION, type: "task.cancel", from: ctx.config.nodeId, taskId: ack.taskId } as const;
+  outputs.push({ kind: "send", to: calculator.endpoint, packet });
+  outputs.push({ kind: "arrival_refused", taskId: ack.taskId, calculatorId: ack.from, reason: "unknown" });
+}
+
+/**
+ * The overlay moved a task's copy from `fromId` to `toId` (its holder's word): follow it, without
+ * resending the task, and confirm it to the new holder at once (it holds the task unstarted until
+ * then). A new holder that is dead (or unknown) cannot run it: the copy is lost, like a dead holder's.
+ */
 function moveCopy(
   ctx: DispatchContext,
   nowMs: number,
@@ -113,8 +158,16 @@ function moveCopy(
   outputs: DispatcherOutput[],
 ): void {
   const to = ctx.registry.get(toId);
-  if (to === undefined || !ctx.table.moveCopy(nowMs, task, fromId, to)) return;
+  if (to === undefined || !to.isAlive) {
+    if (to === undefined || task.copies.get(toId)?.state === "live") return;
+    // Hold for a claim as after a restart, then place again (loseCopy with a dead holder's reason).
+    loseCopy(ctx, nowMs, task, fromId, "moved_to_dead", outputs);
+    return;
+  }
+  if (!ctx.table.moveCopy(nowMs, task, fromId, to)) return;
   outputs.push({ kind: "task_moved", taskId: task.taskId, fromCalculatorId: fromId, toCalculatorId: toId });
+  const moved = task.copies.get(toId);
+  if (moved !== undefined) sendAssign(ctx, task, moved, outputs);
 }
 
 /** Sends `calculatorId` a cancel for its abandoned copy of `taskId` (resent until answered). */

@@ -70,15 +70,18 @@ export function loseCopy(
   reason: ReplaceReason,
   outputs: DispatcherOutput[],
 ): void {
-  // A busy calculator never had the copy and a restarted one lost it with its memory: neither can still
-  // vote with it, so both are forgotten (and may get the task again). Dead or silent ones may still answer.
-  const forget = reason === "busy" || reason === "calculator_restarted";
+  // A busy calculator never had the copy, a restarted one lost it with its memory, and one that moved
+  // it to a dead node gave it away: none can still vote with it, so they are forgotten (and may get
+  // the task again). Dead or silent ones may still answer.
+  const forget = reason === "busy" || reason === "calculator_restarted" || reason === "moved_to_dead";
   const copy = ctx.table.endCopy(task, calculatorId, "lost", forget);
   if (copy === undefined) return;
   if (reason === "task_timeout") ctx.registry.recordFailure(nowMs, calculatorId, "timeout");
   outputs.push({ kind: "task_replaced", taskId: task.taskId, calculatorId, reason });
   ctx.survived.replacedCount += 1;
-  if (reason === "calculator_restarted") holdForClaims(ctx, nowMs, task, calculatorId);
+  // A task moved to a dead node may still be claimed by it (declared dead while cut off, back in the
+  // same life): it waits for that claim like a restarted node's tasks.
+  if (reason === "calculator_restarted" || reason === "moved_to_dead") holdForClaims(ctx, nowMs, task, calculatorId);
   if (task.factor < ctx.replication.factor) {
     // The trusted copy is gone: the task is replicated in full again, as if trust had not applied.
     task.factor = ctx.replication.factor;

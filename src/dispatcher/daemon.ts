@@ -81,6 +81,13 @@ export function startDispatcher(deps: DispatcherDeps): DispatcherHandle {
         break;
       case "vote_recorded":
         break;
+      case "arrival_refused":
+        counters.add(`arrival_refused.${output.reason}`);
+        log.info(
+          { taskId: output.taskId, calculatorId: output.calculatorId, reason: output.reason },
+          "moved task refused: answered or placed elsewhere",
+        );
+        break;
       case "copy_revoked":
         counters.add("copy_revoked");
         log.info({ taskId: output.taskId, calculatorId: output.calculatorId }, "abandoned copy revoked");

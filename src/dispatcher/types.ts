@@ -41,7 +41,13 @@ export type PacketDropReason =
   | "spread_stale_boot";
 
 /** Why a task's copy was taken from a calculator and the task placed again. */
-export type ReplaceReason = "task_timeout" | "calculator_dead" | "calculator_restarted" | "busy";
+export type ReplaceReason =
+  | "task_timeout"
+  | "calculator_dead"
+  | "calculator_restarted"
+  | "busy"
+  /** Its holder moved it (overlay) to a calculator already declared dead. */
+  | "moved_to_dead";
 
 /** Everything the core wants done or wants known. */
 export type DispatcherOutput =
@@ -70,6 +76,16 @@ export type DispatcherOutput =
       readonly agreeingCount: number;
     }
   | { readonly kind: "copy_outvoted"; readonly taskId: TaskId; readonly calculatorId: NodeId }
+  /**
+   * An overlay node announced a task moved to it that we do not follow: `unknown` (answered, or never
+   * ours) or `stale` (placed elsewhere since the move began): a cancel is on its way.
+   */
+  | {
+      readonly kind: "arrival_refused";
+      readonly taskId: TaskId;
+      readonly calculatorId: NodeId;
+      readonly reason: "unknown" | "stale";
+    }
   /** A copy the dispatcher gave up on spoke again (its holder recovered): a cancel is on its way. */
   | { readonly kind: "copy_revoked"; readonly taskId: TaskId; readonly calculatorId: NodeId }
   | { readonly kind: "hedge_skipped"; readonly taskId: TaskId; readonly reason: "budget" }

@@ -24,6 +24,8 @@ export interface AgentPorts {
   send(nowMs: number, to: string, draft: PacketDraft): void;
   /** Counts (and logs) an overlay packet dropped for `reason`. */
   drop(reason: string): void;
+  /** Stops resending our move offer (`round`, `index`) to `to` (it was presumed moved). */
+  abandonOffer?(to: string, round: number, index: number): void;
 }
 
 /** Performs a move node's outputs: offers, replies and reports go out, moved tasks are committed. */
@@ -59,6 +61,10 @@ export function performMove(ports: AgentPorts, nowMs: number, outputs: readonly 
         ports.log.debug({ to: output.to, count: output.taskIds.length }, "queued tasks moved");
         break;
       case "move_presumed":
+        // Presumed moved, the offer must not reach the receiver later: the dispatcher may have placed
+        // its tasks elsewhere meanwhile (this node cut off and declared dead). Its receiver would only
+        // hold it until the dispatcher refuses it, but the resends are useless traffic.
+        ports.abandonOffer?.(output.to, output.round, output.index);
         ports.log.warn(
           { to: output.to, count: output.taskIds.length },
           "no reply to a move offer: tasks presumed moved",
@@ -77,7 +83,7 @@ export function agentMoveQueue(queue: OverlayQueue, now: () => number): MoveQueu
     reserveQueued: (countMax) => queue.reserveQueued(countMax),
     commitMoved: () => undefined, // committed on `tasks_moved`, which names the new holder
     releaseReserved: (taskIds) => queue.releaseReserved(now(), taskIds),
-    acceptIncoming: (tasks) => queue.acceptIncoming(now(), tasks),
+    acceptIncoming: (tasks, giver) => queue.acceptIncoming(now(), tasks, giver),
   };
 }
 

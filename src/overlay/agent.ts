@@ -99,6 +99,7 @@ export class OverlayAgent {
       log: this.#log,
       send: (nowMs, to, draft) => this.#send(nowMs, to, draft),
       drop: (reason) => this.#drop(reason),
+      abandonOffer: (to, round, index) => this.#link.abandonOffer(to, round, index),
     };
     const sendTo = (to: Endpoint, packet: Packet): void => deps.send(to, packet);
     this.#root = this.#echo.isRoot

@@ -104,6 +104,8 @@ export class OverlayLink {
   restampedCount = 0;
   /** Packets naming no incarnation given up unstamped: too old when the peer asked for them stamped. */
   expiredUnstampedCount = 0;
+  /** Move offers no longer resent because their giver presumed them moved (abandonOffer). */
+  abandonedOfferCount = 0;
 
   constructor(config: LinkConfig) {
     this.#config = config;
@@ -159,6 +161,23 @@ export class OverlayLink {
     const send: LinkSend = { to, packet };
     this.#unacked.add(nowMs, seq, { send, firstMs: nowMs }, this.#config.policy);
     return send;
+  }
+
+  /**
+   * Stops resending our move offer (`round`, `index`) to `to`, if still unacked: its giver presumed it
+   * moved. Returns whether one was given up (counted in abandonedOfferCount). Scans the unacked table
+   * (BOUNDED: unackedMax); a presumed move is rare.
+   */
+  abandonOffer(to: string, round: number, index: number): boolean {
+    for (const { send } of this.#unacked.values()) {
+      const { packet } = send;
+      if (send.to !== to || packet.type !== "overlay.move" || packet.round !== round || packet.index !== index)
+        continue;
+      this.#unacked.settle(packet.seq);
+      this.abandonedOfferCount += 1;
+      return true;
+    }
+    return false;
   }
 
   /** Handles a decoded overlay packet addressed to us: settle acks, or dedup a packet and queue its ack. */
@@ -253,7 +272,7 @@ export class OverlayLink {
       const send = tracked?.send;
       if (send?.to !== peer || send.packet.type === "overlay.ack" || (send.packet.toBoot ?? 0) !== 0) continue;
       this.#unacked.settle(seq);
-      if (nowMs - (tracked as Tracked).firstMs > ageMaxMs) {
+      if (nowMs - (tracked as Tracked).firstMs >= ageMaxMs) {
         this.expiredUnstampedCount += 1;
         continue;
       }

@@ -21,8 +21,8 @@ export interface MoveQueue {
   commitMoved(taskIds: readonly string[]): void;
   /** Returns reserved tasks to the queue (the receiver refused them). */
   releaseReserved(taskIds: readonly string[]): void;
-  /** Enqueues incoming tasks; a task id already held counts as accepted (a duplicate offer). */
-  acceptIncoming(tasks: readonly MovedTask[]): { accepted: string[]; refused: string[] };
+  /** Enqueues incoming tasks from `giver`; a task id already held counts as accepted (a duplicate offer). */
+  acceptIncoming(tasks: readonly MovedTask[], giver: string): { accepted: string[]; refused: string[] };
 }
 
 /** Everything the move layer wants sent or known. Packets are the overlay-packets fields minus envelope/seq. */
@@ -49,8 +49,17 @@ export type MoveOutput =
       readonly kind: "move_ignored";
       readonly reason: "duplicate" | "unknown_move" | "not_the_receiver" | "empty_order";
     }
-  /** An offer had no reply in time; its tasks are presumed to be the receiver's now (see expireOffers). */
-  | { readonly kind: "move_presumed"; readonly to: string; readonly taskIds: readonly string[] };
+  /**
+   * An offer had no reply in time; its tasks are presumed to be the receiver's now (see expireOffers).
+   * The offer (`round`, `index`) must no longer be resent: the dispatcher may place its tasks elsewhere.
+   */
+  | {
+      readonly kind: "move_presumed";
+      readonly to: string;
+      readonly round: number;
+      readonly index: number;
+      readonly taskIds: readonly string[];
+    };
 
 /** The outcome of one order, as sent in `overlay.move.report`. */
 export interface MoveReport {
@@ -121,7 +130,7 @@ export class MoveNode {
     const key = `${from}|${moveKey(round, index)}`;
     const previous = this.#repliesSent.get(nowMs, key);
     if (previous !== undefined) return [previous];
-    const { accepted, refused } = this.#queue.acceptIncoming(tasks);
+    const { accepted, refused } = this.#queue.acceptIncoming(tasks, from);
     const reply: MoveOutput = { kind: "send_reply", to: from, round, index, accepted, refused };
     this.#repliesSent.set(nowMs, key, reply);
     return [reply];
@@ -156,7 +165,8 @@ export class MoveNode {
       if (nowMs - offer.sentMs < replyTimeoutMs) continue;
       this.#offers.delete(key);
       this.#pendingOfferKeys.delete(key);
-      outputs.push({ kind: "move_presumed", to: offer.order.to, taskIds: offer.taskIds });
+      const { to, round, index } = offer.order;
+      outputs.push({ kind: "move_presumed", to, round, index, taskIds: offer.taskIds });
       outputs.push(...this.#settle(offer, offer.taskIds));
     }
     return outputs;

@@ -14,5 +14,6 @@ export interface OverlayQueue {
   reserveQueued(countMax: number): MovedTask[];
   commitMoved(nowMs: number, taskIds: readonly string[], holder: string): void;
   releaseReserved(nowMs: number, taskIds: readonly string[]): void;
-  acceptIncoming(nowMs: number, tasks: readonly MovedTask[]): { accepted: string[]; refused: string[] };
+  /** Takes tasks moved here from `giver` (a calculator holds them until the dispatcher confirms). */
+  acceptIncoming(nowMs: number, tasks: readonly MovedTask[], giver: string): { accepted: string[]; refused: string[] };
 }

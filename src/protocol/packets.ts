@@ -79,6 +79,8 @@ export const TaskAck = z
     state: z.enum(["queued", "running", "busy", "moved", "cancelled"]),
     holder: NodeId.optional(),
     attempt: z.int().min(1).optional(),
+    /** An arrival announcement (moved, holder = sender): the node the task came from. */
+    giver: NodeId.optional(),
   })
   .register(wire, {
     id: "TaskAck",
@@ -86,7 +88,9 @@ export const TaskAck = z
       "Receipt for a submit or assign that is not answered at once (a prompt result is its own ack). " +
       "busy: a calculator refuses an assign because it is full. queued: it holds the task in its local " +
       "queue (overlay mode). moved: the overlay moved the task to `holder`, which now answers for it " +
-      "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives). " +
+      "(sent by the old holder to a probe, and by the new holder, naming itself, when the task arrives: " +
+      "that arrival announcement names the node the task came from as `giver`; the new holder does not " +
+      "start the task until the dispatcher confirms the move with a task.assign, or drops it on a task.cancel). " +
       "cancelled: a calculator's answer to a task.cancel (it dropped or abandoned the copy, or never had it); " +
       "attempt: the cancel's attempt bound, echoed, so a late answer is never taken for a newer copy.",
   });

@@ -17,6 +17,12 @@
  *    lost), killed, and restarted downMs later (longer than the giver waits and than the dispatcher's
  *    heartbeat timeout, so the task is placed elsewhere meanwhile): the giver's resends, meant for its
  *    earlier life, must not be taken by the new one.
+ * And same-life cut-offs at the moment a giver first sends a move offer (cuts): the giver or the
+ * receiver is cut off the network (dispatcher included) for downMs, longer than the dispatcher's
+ * heartbeat timeout, and comes back in the same life (not restarted). Cut off as it sends, a giver is
+ * declared dead and its tasks placed elsewhere, and it presumes the offer moved; a receiver cut off
+ * is declared dead too. Whatever either side resends when it is back must not run a task that runs,
+ * or was answered, elsewhere.
  * And crashes right after a node echoes a wave (its link acks never leave; see #onEchoed).
  * A seeded coin decides; one life at a time per node.
  */
@@ -39,6 +45,18 @@ export interface MoveCrashPlan {
   readonly offers?: OfferFaultPlan;
   /** Crashes right after a node echoes (restarted downMs later), at most countMax per run. */
   readonly echoCrashes?: { readonly probability: number; readonly countMax: number };
+  /** Same-life cut-offs of a giver or receiver when an offer is first sent (none when undefined). */
+  readonly cuts?: CutPlan;
+}
+
+/** Same-life cut-offs of one side of a move, at the moment its offer leaves the giver. */
+export interface CutPlan {
+  readonly probability: number;
+  /** Share of the cut-offs that cut the giver off rather than the receiver. */
+  readonly giverShare: number;
+  readonly countMax: number;
+  /** How long the node stays cut off: choose it above the dispatcher's heartbeatTimeoutMs. */
+  readonly downMs: { readonly min: number; readonly max: number };
 }
 
 /** Faults at the moment a move offer leaves its giver. */
@@ -80,21 +98,27 @@ export class MoveCrashes {
   readonly #slow = new Map<string, number>();
   /** BOUNDED: topology size squared. Giver-to-receiver links blocked, until the time given. */
   readonly #held = new Map<string, { giver: string; receiver: string; untilMs: number }>();
-  /** BOUNDED: offerFaults.countMax + offers seen in one run (each first send once). Offers already seen. */
+  /** BOUNDED: offers seen in one run (each first send once). Offers already seen. */
   readonly #offersSeen = new Set<string>();
   #offerFaultCount = 0;
+  /** BOUNDED: topology size. Nodes cut off in the same life, with the time they come back. */
+  readonly #cut = new Map<string, number>();
+  #cutCount = 0;
   #echoCrashCount = 0;
   /** The run must go on at least until then (ms): a fault or what follows it is still under way. */
   busyUntilMs = 0;
 
   /** Offer faults draw from their own stream, so the move-step faults of a seed stay as they were. */
   readonly #offerRng: Rng;
+  /** Cut-offs draw from their own stream too. */
+  readonly #cutRng: Rng;
 
-  constructor(plan: MoveCrashPlan, rng: Rng, host: MoveCrashHost, offerRng: Rng = rng) {
+  constructor(plan: MoveCrashPlan, rng: Rng, host: MoveCrashHost, offerRng: Rng = rng, cutRng: Rng = offerRng) {
     this.#plan = plan;
     this.#rng = rng;
     this.#host = host;
     this.#offerRng = offerRng;
+    this.#cutRng = cutRng;
   }
 
   /** Sees each log line as it is written (synchronously, before the node sends anything more). */
@@ -141,14 +165,33 @@ export class MoveCrashes {
   }
 
   #isBusy(node: string): boolean {
-    return this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node);
+    return this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node) || this.#cut.has(node);
+  }
+
+  /** Maybe cuts the giver or the receiver of a new offer off the network, same life (see CutPlan). */
+  #maybeCut(giver: string, receiver: string, atMs: number): boolean {
+    const plan = this.#plan.cuts;
+    if (plan === undefined || this.#cutCount >= plan.countMax) return false;
+    if (this.#isBusy(giver) || this.#isBusy(receiver) || this.#cutRng() >= plan.probability) return false;
+    this.#cutCount += 1;
+    const node = this.#cutRng() < plan.giverShare ? giver : receiver;
+    const downMs = randomIntInclusive(this.#cutRng, plan.downMs.min, plan.downMs.max);
+    this.#host.network.setIsolated(this.#host.endpointOf(node), true);
+    this.#cut.set(node, atMs + downMs);
+    this.busyUntilMs = Math.max(this.busyUntilMs, atMs + downMs + SETTLE_MS);
+    const role = node === giver ? "giver" : "receiver";
+    this.#host.lines.push({ msg: "sim: node cut off (same life)", node, role, simMs: atMs, forMs: downMs });
+    this.#host.lines.push({ msg: "sim: subtree cut off", nodes: [node], simMs: atMs }); // for the invariants
+    return true;
   }
 
   /** A giver sent a move offer (`key`: giver, round, index) to `receiver`: maybe fault it, once per offer. */
   onOfferSent(giver: string, receiver: string, key: string, atMs: number): void {
     const plan = this.#plan.offers;
-    if (plan === undefined || this.#offersSeen.has(key) || this.#offerFaultCount >= plan.countMax) return;
+    if (this.#offersSeen.has(key)) return;
     this.#offersSeen.add(key);
+    if (this.#maybeCut(giver, receiver, atMs)) return;
+    if (plan === undefined || this.#offerFaultCount >= plan.countMax) return;
     if (this.#isBusy(giver) || this.#isBusy(receiver) || this.#offerRng() >= plan.probability) return;
     this.#offerFaultCount += 1;
     const { network } = this.#host;
@@ -185,6 +228,12 @@ export class MoveCrashes {
       this.#down.delete(node);
       network.setIsolated(this.#host.endpointOf(node), false);
       this.#host.restart(node);
+    }
+    for (const [node, untilMs] of this.#cut) {
+      if (nowMs < untilMs) continue;
+      this.#cut.delete(node);
+      network.setIsolated(this.#host.endpointOf(node), false);
+      this.#host.lines.push({ msg: "sim: subtree back", nodes: [node], simMs: nowMs });
     }
     for (const [node, untilMs] of this.#slow) {
       if (nowMs < untilMs) continue;

@@ -206,6 +206,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
             restart: (node) => startNode(topology.mustIndexOf(node)),
           },
           seededRng(options.seed * 17 + 5),
+          seededRng(options.seed * 19 + 11),
         );
   if (crashes !== undefined) {
     onLine = (line) => crashes.onLine(line);

@@ -9,11 +9,18 @@ import { type OverlaySimOptions, TREE_7 } from "./overlay-daemons-harness.js";
 export const FAULT_TASK_COUNT = 16;
 
 /**
+ * Same-life cut-offs, every seed: at most one per run, 2.5-4 s (the harness's heartbeatTimeoutMs is
+ * 1.5 s and waveTimeoutMs 2 s: the node is declared dead, and a cut-off giver presumes its offer moved).
+ */
+const CUTS = { probability: 0.15, giverShare: 0.5, countMax: 1, downMs: { min: 2_500, max: 4_000 } } as const;
+
+/**
  * The fault plan of one seed. Even seeds: one or two kills with restarts at random times and a
  * partitioned subtree. Odd seeds: up to two faults right after a move step (overlay-crashes.ts): a
  * crash of a receiver that took tasks or of a giver that committed them, restarted 100-600 ms later,
  * or a receiver's overlay sends lost for 2.5 s (its reply comes after the giver stopped waiting).
- * Every seed: loss and duplication.
+ * Every seed: loss and duplication, and maybe one same-life cut-off of a giver or receiver as an offer
+ * leaves (CUTS: longer than the dispatcher's heartbeat timeout, so it is declared dead and comes back).
  */
 export function faultPlan(seed: number): OverlaySimOptions {
   const rng = seededRng(seed * 31 + 7);
@@ -53,9 +60,19 @@ export function faultPlan(seed: number): OverlaySimOptions {
               downMs: { min: 2_500, max: 4_000 },
             },
             echoCrashes: { probability: 0.1, countMax: 1 },
+            cuts: CUTS,
           },
         }
-      : {}),
+      : {
+          moveCrashes: {
+            probability: 0,
+            slowReplyShare: 0,
+            countMax: 0,
+            downMs: { min: 0, max: 0 },
+            slowMs: 0,
+            cuts: CUTS,
+          },
+        }),
     ...(partition === undefined ? {} : { partition }),
     simTimeMsMin: 4_500,
     simTimeMsMax: 60_000,

@@ -55,13 +55,13 @@ describe("a receiver's arrival announcement", () => {
   it("is resent, fast at first, until the dispatcher speaks about the task (an assign), then never again", () => {
     const calc = receiverY();
     calc.onTick(0); // first heartbeat out of the way
-    const taken = calc.acceptIncoming(0, [MOVED]);
+    const taken = calc.acceptIncoming(0, [MOVED], "x");
     expect(announcements(taken.outputs)).toEqual([
-      { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "moved", holder: "y" },
+      { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "moved", holder: "y", giver: "x" },
     ]);
     // Lost: the receiver hears nothing, so it says it again every 50 ms.
     expect(announcedAt(calc, 5, 160)).toEqual([50, 100, 150]);
-    // The dispatcher follows the move: its assign (a probe) confirms; the receiver answers it and stops.
+    // The dispatcher follows the move: its assign confirms; the receiver starts the task and stops.
     const answer = calc.onPacket(170, DISPATCHER, {
       v: 1,
       type: "task.assign",
@@ -71,7 +71,7 @@ describe("a receiver's arrival announcement", () => {
       input: "abc",
       rounds: 1,
     });
-    expect(sends(answer)).toEqual([{ v: 1, type: "task.ack", from: "y", taskId: TASK, state: "running" }]);
+    expect(answer.map((o) => o.kind)).toEqual(["task_started", "compute"]);
     expect(announcedAt(calc, 175, 10_000)).toEqual([]);
   });
 
@@ -95,21 +95,21 @@ describe("a receiver's arrival announcement", () => {
     expect(pending.size).toBe(2);
   });
 
-  it("stops for a task that moved on (the next holder speaks for it)", () => {
+  it("stops, and the task is dropped, when the dispatcher refuses the move with a cancel", () => {
     const calc = receiverY();
     calc.onTick(0);
-    calc.onPacket(0, DISPATCHER, {
+    calc.acceptIncoming(0, [MOVED], "x");
+    const answer = calc.onPacket(10, DISPATCHER, {
       v: 1,
-      type: "task.assign",
+      type: "task.cancel",
       from: "dispatcher",
-      taskId: "00000000-0000-4000-8000-0000000000ff",
-      attempt: 1,
-      input: "q",
-      rounds: 1,
-    }); // fills the one slot, so the moved task waits in the queue
-    calc.acceptIncoming(0, [MOVED]);
-    expect(calc.reserveQueued(1)).toEqual([MOVED]);
-    calc.commitMoved(10, [TASK], "z");
+      taskId: TASK,
+      attempt: 2,
+    });
+    expect(sends(answer)).toEqual([
+      { v: 1, type: "task.ack", from: "y", taskId: TASK, state: "cancelled", attempt: 2 },
+    ]);
+    expect(calc.arrivedCount).toBe(0);
     expect(announcedAt(calc, 15, 5_000)).toEqual([]);
   });
 });
@@ -156,7 +156,7 @@ describe("the dispatcher and a repeated announcement", () => {
     // y takes the task from x in a move; its first announcement is dropped: y is not registered yet.
     const y = receiverY();
     y.onTick(0);
-    const taken = y.acceptIncoming(5, [MOVED]);
+    const taken = y.acceptIncoming(5, [MOVED], "x");
     for (const packet of announcements(taken.outputs))
       expect(core.onPacket(6, Y, packet)).toEqual([
         { kind: "packet_dropped", reason: "unknown_calculator", type: "task.ack" },

@@ -106,7 +106,7 @@ describe("calculator local queue", () => {
     expect(calc.reservedCount).toBe(0);
   });
 
-  it("the receiving node accepts idempotently, tells the dispatcher it holds each task, and refuses beyond its queue", () => {
+  it("the receiving node accepts idempotently, tells the dispatcher it holds each task (and where from), holds them unstarted, and refuses beyond its queue", () => {
     const giver = overlayCalculator("x");
     giver.onPacket(0, DISPATCHER, assign(ids[0]));
     giver.onPacket(0, DISPATCHER, assign(ids[1]));
@@ -115,17 +115,21 @@ describe("calculator local queue", () => {
     receiver.onPacket(0, DISPATCHER, assign(ids[3]));
     const extra = { taskId: "00000000-0000-4000-8000-0000000000ee", input: "q", rounds: 1 };
     const offer = [...giver.reserveQueued(2), extra];
-    const first = receiver.acceptIncoming(5, offer);
+    const first = receiver.acceptIncoming(5, offer, "x");
     expect(first.accepted).toEqual([ids[1], ids[2]]);
     expect(first.refused).toEqual([extra.taskId]);
     expect(sends(first.outputs)).toEqual([
-      { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "moved", holder: "y" },
-      { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "moved", holder: "y" },
+      { v: 1, type: "task.ack", from: "y", taskId: ids[1], state: "moved", holder: "y", giver: "x" },
+      { v: 1, type: "task.ack", from: "y", taskId: ids[2], state: "moved", holder: "y", giver: "x" },
     ]);
-    const again = receiver.acceptIncoming(6, offer.slice(0, 2));
+    const again = receiver.acceptIncoming(6, offer.slice(0, 2), "x");
     expect(again.accepted).toEqual([ids[1], ids[2]]);
     expect(sends(again.outputs)).toEqual([]);
-    expect(receiver.queuedCount).toBe(2);
+    // Held until the dispatcher confirms: neither queued (so never offered on) nor started.
+    expect(receiver.queuedCount).toBe(0);
+    expect(receiver.arrivedCount).toBe(2);
+    const heartbeat = sends(receiver.onTick(7)).find((p) => p.type === "calc.heartbeat");
+    expect(heartbeat).toMatchObject({ running: 3 });
   });
 });
 
@@ -183,8 +187,10 @@ describe("dispatcher follows moved tasks", () => {
       state: "moved",
       holder: receiver,
     });
+    // The giver's word moves the copy, and the new holder gets the assign that lets it start the task.
     expect(confirmed).toEqual([
       { kind: "task_moved", taskId: ids[0], fromCalculatorId: giver, toCalculatorId: receiver },
+      { kind: "send", to: receiverAt, packet: expect.objectContaining({ type: "task.assign", taskId: ids[0] }) },
     ]);
     expect(core.holderOf(ids[0])).toBe(receiver);
     const probes = sends(core.onTick(11 + simDispatcherConfig().probeIntervalMs)).filter(
@@ -224,6 +230,7 @@ describe("dispatcher follows moved tasks", () => {
     });
     expect(outputs).toEqual([
       { kind: "task_moved", taskId: ids[1], fromCalculatorId: giver, toCalculatorId: receiver },
+      { kind: "send", to: to.port === X.port ? Y : X, packet: expect.objectContaining({ type: "task.assign" }) },
     ]);
   });
 

@@ -160,7 +160,7 @@ describe("MoveNode: an offer that gets no reply", () => {
     const expired = giver.expireOffers(1_000, 1_000);
     const ids = offer.tasks.map((task) => task.taskId);
     expect(expired).toEqual([
-      { kind: "move_presumed", to: "r", taskIds: ids },
+      { kind: "move_presumed", to: "r", round: 1, index: 0, taskIds: ids },
       { kind: "send_report", to: "root", report: { round: 1, index: 0, to: "r", movedTaskIds: ids, unmovedCount: 0 } },
       { kind: "tasks_moved", to: "r", taskIds: ids },
     ]);
