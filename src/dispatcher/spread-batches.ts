@@ -13,7 +13,6 @@ import type { Packet } from "../protocol/packet.js";
 import {
   type AdminSpread,
   type AdminSpreadResult,
-  SPREAD_SHARES_MAX,
   type SpreadClaim,
   type SpreadEnd,
   spreadTaskId,
@@ -24,6 +23,7 @@ import { SourceLimiter } from "../security/source-limiter.js";
 import type { Endpoint } from "../transport/transport.js";
 import { type DispatchContext, reconcile, sendAssign } from "./placement.js";
 import type { CalculatorEntry } from "./registry.js";
+import { answerSpread, type Batch, batchResult, emptyResult, type FinalLookup, newBatch } from "./spread-results.js";
 import { newTaskEntry, type TaskEntry } from "./task-table.js";
 import type { DispatcherOutput } from "./types.js";
 
@@ -37,24 +37,7 @@ export const SPREAD_END_WAIT_MS = 15_000;
 const NEW_BATCHES_PER_S = 2;
 const NEW_BATCHES_BURST = 4;
 
-/** A final answer the core keeps, as far as a batch's progress needs it. */
-export type FinalLookup = (taskId: string) => "succeeded" | "failed" | undefined;
-
-interface Batch {
-  readonly batchId: string;
-  readonly count: number;
-  readonly createdMs: number;
-  status: "spreading" | "done" | "timed_out";
-  nextStartMs: number;
-  end: SpreadEnd | undefined;
-  /** Tasks assigned by claims, per node. BOUNDED: calculatorsMax nodes. */
-  readonly claimedBy: Map<string, number>;
-  /** The node each task index was assigned to by its claim. BOUNDED: count entries. */
-  readonly claimants: (string | undefined)[];
-  claimedCount: number;
-  /** Held tasks placed by the dispatcher when the wave ended. */
-  replacedCount: number;
-}
+export type { FinalLookup } from "./spread-results.js";
 
 /** The dispatcher's spread batches. */
 export class SpreadBatches {
@@ -87,11 +70,11 @@ export class SpreadBatches {
     finalOf: FinalLookup,
   ): DispatcherOutput[] {
     const known = this.#batches.get(request.requestId) ?? this.#adopt(ctx, nowMs, request, finalOf);
-    if (known !== undefined) return this.#answer(from, request, this.#result(known, finalOf));
+    if (known !== undefined) return answerSpread(from, request, batchResult(this.#nodeId, known, finalOf));
     if (!this.#limiter.allow("spread", nowMs))
       return [{ kind: "packet_dropped", reason: "rate_limited", type: request.type }];
     const refusal = this.#refusal(ctx, request);
-    if (refusal !== undefined) return this.#answer(from, request, this.#emptyResult(request, refusal));
+    if (refusal !== undefined) return answerSpread(from, request, emptyResult(this.#nodeId, request, refusal));
     this.#evictFinished();
     const batch = newBatch(request, nowMs, "spreading", 0);
     for (let i = 0; i < request.count; i += 1) {
@@ -114,7 +97,7 @@ export class SpreadBatches {
     this.#batches.set(batch.batchId, batch);
     const outputs: DispatcherOutput[] = [{ kind: "spread_started", batchId: batch.batchId, count: batch.count }];
     outputs.push(...this.#askRoot(ctx, nowMs, batch));
-    outputs.push(...this.#answer(from, request, this.#result(batch, finalOf)));
+    outputs.push(...answerSpread(from, request, batchResult(this.#nodeId, batch, finalOf)));
     return outputs;
   }
 
@@ -255,79 +238,6 @@ export class SpreadBatches {
     });
     return outputs;
   }
-
-  #result(batch: Batch, finalOf: FinalLookup): AdminSpreadResult {
-    let succeededCount = 0;
-    let failedCount = 0;
-    for (let i = 0; i < batch.count; i += 1) {
-      const final = finalOf(spreadTaskId(batch.batchId, i));
-      if (final === "succeeded") succeededCount += 1;
-      else if (final === "failed") failedCount += 1;
-    }
-    const end = batch.end;
-    return {
-      v: PROTOCOL_VERSION,
-      type: "admin.spread.result",
-      from: this.#nodeId,
-      requestId: batch.batchId,
-      status: batch.status,
-      count: batch.count,
-      waveId: end?.waveId ?? 0,
-      nodeCount: end?.nodeCount ?? 0,
-      actedCount: end?.actedCount ?? 0,
-      waveMessages: end?.waveMessages ?? 0,
-      claimedCount: batch.claimedCount,
-      replacedCount: batch.replacedCount,
-      succeededCount,
-      failedCount,
-      shares: (end?.shares ?? [])
-        .slice(0, SPREAD_SHARES_MAX)
-        .map(({ id, share }) => ({ id, share, claimed: batch.claimedBy.get(id) ?? 0 })),
-    };
-  }
-
-  #emptyResult(request: AdminSpread, status: AdminSpreadResult["status"]): AdminSpreadResult {
-    return {
-      v: PROTOCOL_VERSION,
-      type: "admin.spread.result",
-      from: this.#nodeId,
-      requestId: request.requestId,
-      status,
-      count: request.count,
-      waveId: 0,
-      nodeCount: 0,
-      actedCount: 0,
-      waveMessages: 0,
-      claimedCount: 0,
-      replacedCount: 0,
-      succeededCount: 0,
-      failedCount: 0,
-      shares: [],
-    };
-  }
-
-  /** No amplification (SPEC 10): the answer is never larger than the request it answers. */
-  #answer(to: Endpoint, request: AdminSpread, result: AdminSpreadResult): DispatcherOutput[] {
-    if (JSON.stringify(result).length > JSON.stringify(request).length)
-      return [{ kind: "packet_dropped", reason: "amplification", type: request.type }];
-    return [{ kind: "send", to, packet: result }];
-  }
-}
-
-/** A batch remembered for `request` (claims and the wave's end are filled in as they come). */
-function newBatch(request: AdminSpread, nowMs: number, status: Batch["status"], replacedCount: number): Batch {
-  return {
-    batchId: request.requestId,
-    count: request.count,
-    createdMs: nowMs,
-    status,
-    nextStartMs: nowMs,
-    end: undefined,
-    claimedBy: new Map(),
-    claimants: new Array<string | undefined>(request.count).fill(undefined),
-    claimedCount: 0,
-    replacedCount,
-  };
 }
 
 /** Starts the primary copy of a held task on the node that claimed it (replicated tasks get the rest too). */
