@@ -17,7 +17,7 @@ export const ARRIVAL_RESEND_FIRST_MS = 50;
 export const ARRIVAL_RESENDS_FAST = 10;
 /** Resends of one announcement are at most this far apart (ms). */
 export const ARRIVAL_RESEND_MAX_MS = 800;
-/** Resends of one announcement at most (the last about 2.8 s after the first send), then it is given up. */
+/** Resends of one announcement at most (the last 3.6 s after the first send), then it is given up. */
 export const ARRIVAL_RESENDS_MAX = 16;
 
 interface Pending {

@@ -22,7 +22,10 @@
  * heartbeat timeout, and comes back in the same life (not restarted). Cut off as it sends, a giver is
  * declared dead and its tasks placed elsewhere, and it presumes the offer moved; a receiver cut off
  * is declared dead too. Whatever either side resends when it is back must not run a task that runs,
- * or was answered, elsewhere.
+ * or was answered, elsewhere. Or the giver is cut off from the dispatcher only (same life) while its
+ * offer to the receiver is held back for offerHoldMs: the offer arrives after the dispatcher declared
+ * the giver dead and placed its tasks elsewhere, but before the giver presumes it moved; the receiver
+ * must not run what it takes from such an offer unless the dispatcher confirms the move.
  * And crashes right after a node echoes a wave (its link acks never leave; see #onEchoed).
  * A seeded coin decides; one life at a time per node.
  */
@@ -54,6 +57,10 @@ export interface CutPlan {
   readonly probability: number;
   /** Share of the cut-offs that cut the giver off rather than the receiver. */
   readonly giverShare: number;
+  /** Share of the cut-offs (drawn first) that cut the giver off from the dispatcher only. */
+  readonly fromDispatcherShare: number;
+  /** How long the offer is held back then: after heartbeatTimeoutMs, before the giver presumes it moved. */
+  readonly offerHoldMs: { readonly min: number; readonly max: number };
   readonly countMax: number;
   /** How long the node stays cut off: choose it above the dispatcher's heartbeatTimeoutMs. */
   readonly downMs: { readonly min: number; readonly max: number };
@@ -77,6 +84,7 @@ export interface MoveCrashHost {
   readonly lines: LogLine[];
   readonly network: MemoryNetwork;
   readonly nodes: readonly string[];
+  readonly dispatcher: Endpoint;
   endpointOf(node: string): Endpoint;
   kill(node: string): Promise<void>;
   restart(node: string): void;
@@ -101,8 +109,8 @@ export class MoveCrashes {
   /** BOUNDED: offers seen in one run (each first send once). Offers already seen. */
   readonly #offersSeen = new Set<string>();
   #offerFaultCount = 0;
-  /** BOUNDED: topology size. Nodes cut off in the same life, with the time they come back. */
-  readonly #cut = new Map<string, number>();
+  /** BOUNDED: topology size. Nodes cut off in the same life (from everything or from the dispatcher), until then. */
+  readonly #cut = new Map<string, { untilMs: number; isFromDispatcherOnly: boolean }>();
   #cutCount = 0;
   #echoCrashCount = 0;
   /** The run must go on at least until then (ms): a fault or what follows it is still under way. */
@@ -168,29 +176,50 @@ export class MoveCrashes {
     return this.#toKill.has(node) || this.#down.has(node) || this.#slow.has(node) || this.#cut.has(node);
   }
 
-  /** Maybe cuts the giver or the receiver of a new offer off the network, same life (see CutPlan). */
-  #maybeCut(giver: string, receiver: string, atMs: number): boolean {
+  /**
+   * Maybe cuts the giver or the receiver of a new offer off the network, same life (see CutPlan).
+   * Returns false when it did not, else how long (ms) the offer datagram itself is held back in the
+   * network (undefined: sent as usual).
+   */
+  #maybeCut(giver: string, receiver: string, atMs: number): false | number | undefined {
     const plan = this.#plan.cuts;
     if (plan === undefined || this.#cutCount >= plan.countMax) return false;
     if (this.#isBusy(giver) || this.#isBusy(receiver) || this.#cutRng() >= plan.probability) return false;
     this.#cutCount += 1;
-    const node = this.#cutRng() < plan.giverShare ? giver : receiver;
+    const isFromDispatcherOnly = this.#cutRng() < plan.fromDispatcherShare;
+    const node = isFromDispatcherOnly || this.#cutRng() < plan.giverShare ? giver : receiver;
     const downMs = randomIntInclusive(this.#cutRng, plan.downMs.min, plan.downMs.max);
-    this.#host.network.setIsolated(this.#host.endpointOf(node), true);
-    this.#cut.set(node, atMs + downMs);
+    const { network, dispatcher } = this.#host;
+    const at = this.#host.endpointOf(node);
+    let holdMs: number | undefined;
+    if (isFromDispatcherOnly) {
+      network.setLinkBlocked(at, dispatcher, true);
+      network.setLinkBlocked(dispatcher, at, true);
+      // The offer datagram is delayed in the network (its resends meanwhile are lost), so it arrives
+      // after the giver is declared dead, whatever the giver's resend schedule.
+      holdMs = randomIntInclusive(this.#cutRng, plan.offerHoldMs.min, plan.offerHoldMs.max);
+      network.setLinkBlocked(at, this.#host.endpointOf(receiver), true);
+      this.#held.set(`${giver}>${receiver}`, { giver, receiver, untilMs: atMs + holdMs });
+      this.#host.lines.push({ msg: "sim: move offer held back", giver, receiver, simMs: atMs, forMs: holdMs });
+    } else network.setIsolated(at, true);
+    this.#cut.set(node, { untilMs: atMs + downMs, isFromDispatcherOnly });
     this.busyUntilMs = Math.max(this.busyUntilMs, atMs + downMs + SETTLE_MS);
-    const role = node === giver ? "giver" : "receiver";
+    const role = isFromDispatcherOnly ? "giver, from the dispatcher" : node === giver ? "giver" : "receiver";
     this.#host.lines.push({ msg: "sim: node cut off (same life)", node, role, simMs: atMs, forMs: downMs });
     this.#host.lines.push({ msg: "sim: subtree cut off", nodes: [node], simMs: atMs }); // for the invariants
-    return true;
+    return holdMs;
   }
 
-  /** A giver sent a move offer (`key`: giver, round, index) to `receiver`: maybe fault it, once per offer. */
-  onOfferSent(giver: string, receiver: string, key: string, atMs: number): void {
+  /**
+   * A giver sent a move offer (`key`: giver, round, index) to `receiver`: maybe fault it, once per
+   * offer. Returns how long (ms) to hold this datagram back in the network (undefined: send it now).
+   */
+  onOfferSent(giver: string, receiver: string, key: string, atMs: number): number | undefined {
     const plan = this.#plan.offers;
     if (this.#offersSeen.has(key)) return;
     this.#offersSeen.add(key);
-    if (this.#maybeCut(giver, receiver, atMs)) return;
+    const cut = this.#maybeCut(giver, receiver, atMs);
+    if (cut !== false) return cut;
     if (plan === undefined || this.#offerFaultCount >= plan.countMax) return;
     if (this.#isBusy(giver) || this.#isBusy(receiver) || this.#offerRng() >= plan.probability) return;
     this.#offerFaultCount += 1;
@@ -229,10 +258,14 @@ export class MoveCrashes {
       network.setIsolated(this.#host.endpointOf(node), false);
       this.#host.restart(node);
     }
-    for (const [node, untilMs] of this.#cut) {
-      if (nowMs < untilMs) continue;
+    for (const [node, cut] of this.#cut) {
+      if (nowMs < cut.untilMs) continue;
       this.#cut.delete(node);
-      network.setIsolated(this.#host.endpointOf(node), false);
+      const at = this.#host.endpointOf(node);
+      if (cut.isFromDispatcherOnly) {
+        network.setLinkBlocked(at, this.#host.dispatcher, false);
+        network.setLinkBlocked(this.#host.dispatcher, at, false);
+      } else network.setIsolated(at, false);
       this.#host.lines.push({ msg: "sim: subtree back", nodes: [node], simMs: nowMs });
     }
     for (const [node, untilMs] of this.#slow) {

@@ -111,7 +111,10 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
   const topology = topologyOf(TREE_7);
   const peers = new Map(topology.ids.map((id, i) => [id, nodeEndpoint(i)]));
   const nodeAt = new Map(topology.ids.map((id, i) => [`${nodeEndpoint(i).host}:${nodeEndpoint(i).port}`, id]));
-  let onOffer = (_giver: string, _receiver: string, _key: string, _atMs: number): void => undefined;
+  /** Returns how long (ms) to hold this offer datagram back in the network, or undefined to send it now. */
+  let onOffer = (_giver: string, _receiver: string, _key: string, _atMs: number): number | undefined => undefined;
+  /** BOUNDED: at most one datagram per offer fault. Offer datagrams held back in the network, in send order. */
+  const heldBack: { atMs: number; send: () => void }[] = [];
   startDispatcher({
     config: simDispatcherConfig({
       taskTimeoutMs: 300_000,
@@ -152,10 +155,17 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
       childSilenceMs: 800,
       bootMs,
     };
-    const transport = sniffOffers(network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port), (to, key) => {
-      const receiver = nodeAt.get(`${to.host}:${to.port}`);
-      if (receiver !== undefined) onOffer(id, receiver, key, clock.nowMs());
-    });
+    const transport = sniffOffers(
+      network.bind(now, nodeEndpoint(index).host, nodeEndpoint(index).port),
+      (to, key) => {
+        const receiver = nodeAt.get(`${to.host}:${to.port}`);
+        return receiver === undefined ? undefined : onOffer(id, receiver, key, clock.nowMs());
+      },
+      (delayMs, send) => {
+        heldBack.push({ atMs: clock.nowMs() + delayMs, send });
+        heldBack.sort((a, b) => a.atMs - b.atMs);
+      },
+    );
     handles.set(
       id,
       startCalculator({
@@ -201,6 +211,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
             lines,
             network,
             nodes: topology.ids,
+            dispatcher: DISPATCHER,
             endpointOf: (node) => nodeEndpoint(topology.mustIndexOf(node)),
             kill: async (node) => await handles.get(node)?.stop(),
             restart: (node) => startNode(topology.mustIndexOf(node)),
@@ -240,6 +251,7 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     }
     await applyFaults(options, clock.nowMs(), network, topology, handles, lines, startNode);
     await crashes?.step(clock.nowMs());
+    while (heldBack.length > 0 && (heldBack[0] as { atMs: number }).atMs <= clock.nowMs()) heldBack.shift()?.send();
     await new Promise<void>((resolve) => setImmediate(resolve)); // let computed digests come back
   }
   const startsPerTask = new Map<string, number>();
@@ -291,7 +303,11 @@ async function applyFaults(
  * Reports every overlay move offer `transport` sends (one datagram per packet here: no flush
  * scheduler), keyed by sender, round and index, before it enters the network.
  */
-function sniffOffers(transport: Transport, onOffer: (to: Endpoint, key: string) => void): Transport {
+function sniffOffers(
+  transport: Transport,
+  onOffer: (to: Endpoint, key: string) => number | undefined,
+  holdBack: (delayMs: number, send: () => void) => void,
+): Transport {
   const decoder = new TextDecoder();
   return {
     local: transport.local,
@@ -299,7 +315,11 @@ function sniffOffers(transport: Transport, onOffer: (to: Endpoint, key: string) 
       const text = decoder.decode(bytes);
       if (text.includes('"type":"overlay.move"')) {
         const packet = JSON.parse(text) as { from: string; round: number; index: number };
-        onOffer(to, `${packet.from}|${packet.round}|${packet.index}`);
+        const delayMs = onOffer(to, `${packet.from}|${packet.round}|${packet.index}`);
+        if (delayMs !== undefined) {
+          holdBack(delayMs, () => transport.send(to, bytes));
+          return;
+        }
       }
       transport.send(to, bytes);
     },

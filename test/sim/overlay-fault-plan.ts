@@ -11,8 +11,17 @@ export const FAULT_TASK_COUNT = 16;
 /**
  * Same-life cut-offs, every seed: at most one per run, 2.5-4 s (the harness's heartbeatTimeoutMs is
  * 1.5 s and waveTimeoutMs 2 s: the node is declared dead, and a cut-off giver presumes its offer moved).
+ * A third of them cut the giver off from the dispatcher only and hold its offer back 1.7-1.95 s: it
+ * reaches the receiver after the dispatcher declared the giver dead, before the giver presumes it moved.
  */
-const CUTS = { probability: 0.15, giverShare: 0.5, countMax: 1, downMs: { min: 2_500, max: 4_000 } } as const;
+const CUTS = {
+  probability: 0.15,
+  fromDispatcherShare: 1 / 3,
+  giverShare: 0.5,
+  countMax: 1,
+  downMs: { min: 2_500, max: 4_000 },
+  offerHoldMs: { min: 1_700, max: 1_950 },
+} as const;
 
 /**
  * The fault plan of one seed. Even seeds: one or two kills with restarts at random times and a
