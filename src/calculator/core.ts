@@ -152,6 +152,11 @@ export class CalculatorCore {
     return this.#s.arrived.size;
   }
 
+  /** When (ms) the oldest task still held unconfirmed arrived here; undefined when none is. */
+  oldestArrivedMs(): number | undefined {
+    return this.#s.arrived.values().next().value?.sinceMs;
+  }
+
   get completedCount(): number {
     return this.#completedCount;
   }

@@ -50,7 +50,7 @@ export interface CalculatorState {
    * started (nor offered on) until the dispatcher's assign confirms the move, dropped on its cancel or
    * when the announcement is given up. BOUNDED: counted with queued and reserved against config.queueMax.
    */
-  readonly arrived: Map<TaskId, { readonly task: MovedTask; readonly giver: string }>;
+  readonly arrived: Map<TaskId, { readonly task: MovedTask; readonly giver: string; readonly sinceMs: number }>;
   /** BOUNDED: config.resultsCacheMax entries for config.resultsCacheTtlMs. */
   readonly results: BoundedMap<TaskId, CachedResult>;
   /** Tasks the overlay moved away, and to whom. BOUNDED: resultsCacheMax for resultsCacheTtlMs. */
@@ -166,7 +166,7 @@ export function acceptIncoming(
       continue;
     }
     state.movedTo.delete(task.taskId);
-    state.arrived.set(task.taskId, { task, giver });
+    state.arrived.set(task.taskId, { task, giver, sinceMs: nowMs });
     accepted.push(task.taskId);
     announceArrival(state, nowMs, task.taskId, giver, outputs);
   }

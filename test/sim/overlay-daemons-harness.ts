@@ -6,6 +6,7 @@
  */
 import pino from "pino";
 
+import type { CalculatorCore } from "../../src/calculator/core.js";
 import { startCalculator } from "../../src/calculator/daemon.js";
 import { evaluateTask } from "../../src/calculator/evaluate.js";
 import { startClient } from "../../src/client/daemon.js";
@@ -68,7 +69,16 @@ export interface OverlaySimReport {
   /** Every execution of every task, on every node and incarnation (BOUNDED: the run's tasks). */
   readonly executions: Map<string, Execution[]>;
   readonly simTimeMs: number;
+  /**
+   * Live nodes holding a moved task unconfirmed for longer than STRANDED_ARRIVAL_MS at the end: the
+   * dispatcher answers every announcement, and one given up unanswered drops the task, so such a task
+   * would hold a queue place for good (a receiver that never announced it, for instance).
+   */
+  readonly strandedArrivals: string[];
 }
+
+/** Longer than a receiver resends an arrival announcement (the last about 3.6 s after the first). */
+const STRANDED_ARRIVAL_MS = 4_000;
 
 const DISPATCHER: Endpoint = { host: "10.0.0.1", port: 5555 };
 const STEP_MS = 5;
@@ -129,7 +139,8 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     clock,
     log,
   });
-  const handles = new Map<string, { stop(): Promise<void> }>();
+  /** BOUNDED: topology size. Each node's current life. */
+  const handles = new Map<string, { readonly core: CalculatorCore; isStopped: boolean; stop(): Promise<void> }>();
   const lives = new Map<string, number>();
   // A node's boot is the wall-clock time it started (src/cli/calculator.ts), so every life of a node
   // has a larger boot than the one before: the simulated wall clock is BOOT_EPOCH_MS + sim time.
@@ -166,18 +177,24 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
         heldBack.sort((a, b) => a.atMs - b.atMs);
       },
     );
-    handles.set(
-      id,
-      startCalculator({
-        config,
-        tickMs: 10,
-        transport,
-        clock,
-        rng: seededRng(options.seed * 7 + index + life * 1_000),
-        log: nodeLog,
-        overlay,
-      }),
-    );
+    const daemon = startCalculator({
+      config,
+      tickMs: 10,
+      transport,
+      clock,
+      rng: seededRng(options.seed * 7 + index + life * 1_000),
+      log: nodeLog,
+      overlay,
+    });
+    const handle = {
+      core: daemon.core,
+      isStopped: false,
+      stop: async (): Promise<void> => {
+        handle.isStopped = true;
+        await daemon.stop();
+      },
+    };
+    handles.set(id, handle);
   };
   startNode(topology.root);
   const records: TaskRecord[] = [];
@@ -259,7 +276,21 @@ export async function runOverlayDaemonSim(options: OverlaySimOptions): Promise<O
     if (line.msg === "task started")
       startsPerTask.set(String(line["taskId"]), (startsPerTask.get(String(line["taskId"])) ?? 0) + 1);
   }
-  return { records, isFinished, lines, startsPerTask, executions: executionsOf(lines), simTimeMs: clock.nowMs() };
+  const strandedArrivals: string[] = [];
+  for (const [node, handle] of handles) {
+    const sinceMs = handle.isStopped ? undefined : handle.core.oldestArrivedMs();
+    if (sinceMs !== undefined && clock.nowMs() - sinceMs > STRANDED_ARRIVAL_MS)
+      strandedArrivals.push(`${node}: a moved task held unconfirmed since ${sinceMs} (now ${clock.nowMs()})`);
+  }
+  return {
+    records,
+    isFinished,
+    lines,
+    startsPerTask,
+    executions: executionsOf(lines),
+    simTimeMs: clock.nowMs(),
+    strandedArrivals,
+  };
 }
 
 const appliedFaults = new WeakMap<OverlaySimOptions, Set<string>>();

@@ -4,7 +4,8 @@
  * (a new incarnation) while rounds move tasks, and a subtree cut off the network for a while, every
  * task is answered exactly once with the right result, no task ever runs on two nodes (or two lives
  * of one node) at the same time, and a computed result is never computed again unless its node was
- * killed or cut off before the result could reach the dispatcher (overlay-invariants.ts).
+ * killed or cut off before the result could reach the dispatcher (overlay-invariants.ts), and no live node
+ * is left holding a moved task unconfirmed (stranded) at the end.
  * Method: runOverlayDaemonSim (real daemon shells, seeded MemoryNetwork, ManualClock) with a fault plan
  * drawn from the seed; executions per task are read from every node's log lines (start to finish,
  * cancel or death, per node and life) and checked pairwise. SEEDS seeds per run (OVERLAY_FAULT_SEEDS,
@@ -42,6 +43,7 @@ describe("overlay daemons under kills, restarts, a partition, loss and duplicati
       if (report.records.some((r) => r.outcome !== "ok")) problems.push("an answer is not ok");
       problems.push(...overlappingExecutions(report.executions));
       problems.push(...recomputedResults(report.lines, report.executions));
+      problems.push(...report.strandedArrivals);
       for (const list of report.executions.values()) executionCount += list.length;
       if (problems.length > 0) failures.push(`seed ${seed}: ${problems.slice(0, 3).join("; ")}`);
       if (report.lines.some((l) => l.msg === "moved tasks taken" && Number(l["acceptedCount"]) > 0)) movedRounds += 1;
