@@ -12,7 +12,6 @@ import { describe, expect, it } from "vitest";
 
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
-import { JournalGate } from "../../../src/journal/journal-gate.js";
 import { createJournalShell } from "../../../src/journal/journal-shell.js";
 import type {
   JournalAsyncWriter,
@@ -24,6 +23,7 @@ import type {
 import { ManualClock } from "../../../src/runtime/clock.js";
 import type { CoreHost } from "../../../src/shell/core-host.js";
 import { CLIENT, submit, task, testConfig } from "../dispatcher/fixtures.js";
+import { gateHarness } from "./gate-harness.js";
 
 /** Commits wait in `calls` until complete() says how they ended. */
 class FakeWriter implements JournalAsyncWriter {
@@ -69,28 +69,8 @@ function setup(ackDelayMs = 0, pendingRecordsMax = 100) {
   const core = new DispatcherCore(testConfig({ ackDelayMs }));
   const writer = new FakeWriter();
   const store = syncStore();
-  const turnEnds: (() => void)[] = [];
-  const retries: (() => void)[] = [];
-  const released: DispatcherOutput[] = [];
-  const events: string[] = [];
-  const gate = new JournalGate({
-    core,
-    store,
-    writer,
-    nodeId: "disp-1",
-    wallMs: () => 1_000_000,
-    monoMs: () => 0,
-    scheduleCommit: (commit) => turnEnds.push(commit),
-    retryLater: (retry) => retries.push(retry),
-    pendingRecordsMax,
-    onWriteFailure: (f) => events.push(`failed:${f.code}`),
-    onWriteRecovered: () => events.push("recovered"),
-  });
-  gate.release = (outputs) => released.push(...outputs);
-  const run = (list: (() => void)[]) => {
-    for (const f of list.splice(0)) f();
-  };
-  return { gate, writer, store, released, events, endTurn: () => run(turnEnds), retry: () => run(retries) };
+  const { gate, released, events, endTurn, retry } = gateHarness({ core, store, writer, pendingRecordsMax });
+  return { gate, writer, store, released, events, endTurn, retry };
 }
 
 const clientPackets = (outputs: readonly DispatcherOutput[]) =>

@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
-import { JournalGate } from "../../../src/journal/journal-gate.js";
 import type { JournalContents, JournalRecord, JournalStore } from "../../../src/journal/journal-store.js";
 import { CLIENT, submit, task, testConfig } from "../dispatcher/fixtures.js";
+import { gateHarness } from "./gate-harness.js";
 
 class MemoryStore implements JournalStore {
   readonly committed: JournalRecord[][] = [];
@@ -37,27 +37,7 @@ class MemoryStore implements JournalStore {
 function setup(ackDelayMs = 0) {
   const core = new DispatcherCore(testConfig({ ackDelayMs }));
   const store = new MemoryStore();
-  const turnEnds: (() => void)[] = [];
-  const retries: (() => void)[] = [];
-  const released: DispatcherOutput[] = [];
-  const events: string[] = [];
-  const gate = new JournalGate({
-    core,
-    store,
-    nodeId: "disp-1",
-    wallMs: () => 1_000_000,
-    monoMs: () => 0,
-    scheduleCommit: (commit) => turnEnds.push(commit),
-    retryLater: (retry) => retries.push(retry),
-    pendingRecordsMax: 100,
-    onWriteFailure: (f) => events.push(`failed:${f.code}`),
-    onWriteRecovered: () => events.push("recovered"),
-  });
-  gate.release = (outputs) => released.push(...outputs);
-  const run = (list: (() => void)[]) => {
-    for (const f of list.splice(0)) f();
-  };
-  return { core, store, gate, released, events, endTurn: () => run(turnEnds), retry: () => run(retries) };
+  return { core, store, ...gateHarness({ core, store }) };
 }
 
 const clientPackets = (outputs: readonly DispatcherOutput[]) =>

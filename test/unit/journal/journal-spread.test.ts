@@ -11,7 +11,6 @@ import { describe, expect, it } from "vitest";
 
 import { DispatcherCore } from "../../../src/dispatcher/core.js";
 import type { DispatcherOutput } from "../../../src/dispatcher/types.js";
-import { JournalGate } from "../../../src/journal/journal-gate.js";
 import type {
   JournalContents,
   JournaledFinal,
@@ -23,6 +22,7 @@ import type { Packet } from "../../../src/protocol/packet.js";
 import { type AdminSpread, SPREAD_REQUEST_BYTES, spreadTaskId } from "../../../src/protocol/spread-packets.js";
 import type { Endpoint } from "../../../src/transport/transport.js";
 import { testConfig } from "../dispatcher/fixtures.js";
+import { gateHarness } from "./gate-harness.js";
 
 const BATCH = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
 const CLI: Endpoint = { host: "10.0.0.50", port: 6000 };
@@ -57,24 +57,7 @@ class MemoryStore implements JournalStore {
 
 function dispatcherOn(store: MemoryStore) {
   const core = new DispatcherCore(testConfig({ heartbeatTimeoutMs: 60_000, evictAfterMs: 120_000 }));
-  const turnEnds: (() => void)[] = [];
-  const released: DispatcherOutput[] = [];
-  const gate = new JournalGate({
-    core,
-    store,
-    nodeId: "disp-1",
-    wallMs: () => 1_000_000,
-    monoMs: () => 0,
-    scheduleCommit: (commit) => turnEnds.push(commit),
-    retryLater: () => {},
-    pendingRecordsMax: 1_000,
-    onWriteFailure: () => {},
-    onWriteRecovered: () => {},
-  });
-  gate.release = (outputs) => released.push(...outputs);
-  const endTurn = (): void => {
-    for (const commit of turnEnds.splice(0)) commit();
-  };
+  const { gate, released, endTurn } = gateHarness({ core, store, pendingRecordsMax: 1_000 });
   return { core, gate, released, endTurn };
 }
 
