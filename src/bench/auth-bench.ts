@@ -7,6 +7,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cpuPerTask, measureAlternately } from "./alternate.js";
 import { median } from "./report.js";
 import { type BenchSystem, type RunResult, type SystemOptions, startCluster } from "./systems.js";
 
@@ -36,8 +37,6 @@ export interface AuthBench {
   readonly date: string;
 }
 
-const cpuPerTask = (run: RunResult): number => run.cpuUsPerTask.load + run.cpuUsPerTask.hub + run.cpuUsPerTask.workers;
-
 /** Measures `plain` (running, no key file) against a fresh cluster with one, alternating. */
 export async function benchAuth(options: AuthBenchOptions, plain?: BenchSystem): Promise<AuthBench> {
   const dir = mkdtempSync(join(tmpdir(), "udp-cluster-bench-auth-"));
@@ -51,21 +50,14 @@ export async function benchAuth(options: AuthBenchOptions, plain?: BenchSystem):
   const on: RunResult[] = [];
   try {
     for (const system of [unauthenticated, authenticated]) await system.measure(options.window, options.warmupS, 0);
-    for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
-      const order: [BenchSystem, RunResult[], string][] = [
-        [unauthenticated, off, "auth off"],
-        [authenticated, on, "auth on "],
-      ];
-      if (repetition % 2 === 0) order.reverse();
-      for (const [system, into, label] of order) {
-        const run = await system.measure(options.window, options.durationS, options.latencyWarmupS);
-        into.push(run);
-        console.log(
-          `  ${label} window ${options.window} run ${repetition}: ${Math.round(run.tasksPerS)} tasks/s, ` +
-            `p99 ${run.p99Ms.toFixed(2)} ms, cpu ${cpuPerTask(run)} µs/task`,
-        );
-      }
-    }
+    const runs = await measureAlternately(
+      { system: unauthenticated, label: "auth off" },
+      { system: authenticated, label: "auth on " },
+      options,
+      (run) => `cpu ${cpuPerTask(run)} µs/task`,
+    );
+    off.push(...runs.off);
+    on.push(...runs.on);
   } finally {
     await authenticated.stop();
     if (plain === undefined) await unauthenticated.stop();

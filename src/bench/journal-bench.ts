@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
+import { cpuPerTask, measureAlternately } from "./alternate.js";
 import { spliceByHeading } from "./auth-bench.js";
 import { killAll, type LogLine } from "./processes.js";
 import { median } from "./report.js";
@@ -49,21 +49,14 @@ export async function benchJournal(options: JournalBenchOptions, plain: BenchSys
   const on: RunResult[] = [];
   try {
     await journaled.measure(options.window, options.warmupS, 0);
-    for (let repetition = 1; repetition <= options.repetitions; repetition += 1) {
-      const order: [BenchSystem, RunResult[]][] = [
-        [plain, off],
-        [journaled, on],
-      ];
-      if (repetition % 2 === 0) order.reverse();
-      for (const [system, into] of order) {
-        const run = await system.measure(options.window, options.durationS, options.latencyWarmupS);
-        into.push(run);
-        const label = system === plain ? "journal off" : "journal on ";
-        console.log(
-          `  ${label} window ${options.window} run ${repetition}: ${Math.round(run.tasksPerS)} tasks/s, p99 ${run.p99Ms.toFixed(2)} ms, CPU per task: dispatcher ${run.cpuUsPerTask.hub} µs, all processes ${run.cpuUsPerTask.load + run.cpuUsPerTask.hub + run.cpuUsPerTask.workers} µs`,
-        );
-      }
-    }
+    const runs = await measureAlternately(
+      { system: plain, label: "journal off" },
+      { system: journaled, label: "journal on " },
+      options,
+      (run) => `CPU per task: dispatcher ${run.cpuUsPerTask.hub} µs, all processes ${cpuPerTask(run)} µs`,
+    );
+    off.push(...runs.off);
+    on.push(...runs.on);
   } finally {
     await journaled.stop();
     rmSync(dir, { recursive: true, force: true });
